@@ -1,0 +1,125 @@
+// The shared daemon life cycle: parse, configure, start, serve, stop.
+#include "common/daemon.hpp"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <iostream>
+#include <thread>
+#include <vector>
+
+#include "common/log.hpp"
+#include "common/process.hpp"
+
+namespace appmsg {
+
+namespace asio = boost::asio;
+
+int run_daemon(
+    int argc, char** argv, const DaemonInfo& info,
+    std::function<std::unique_ptr<Service>(asio::io_context&, const Config&)> make_service) {
+  std::optional<CommandLine> cli;
+  try {
+    cli = parse_command_line(argc, argv, info.program, info.default_config);
+  } catch (const std::exception& e) {
+    std::cerr << info.program << ": " << e.what() << " (see --help)\n";
+    return 2;
+  }
+  if (!cli) return 0;
+
+  Config config;
+  try {
+    config = Config::load_file(cli->config_path);
+    // Read every shared key now so that a malformed value stops start-up.
+    config.get_string("log", "level", "info");
+    config.get_int("base", "maxproc", 0);
+    config.get_string("base", "pidfile", info.default_pidfile);
+    config.get_string("base", "dir", "./");
+  } catch (const ConfigError& e) {
+    std::cerr << info.program << ": " << e.what() << "\n";
+    return 2;
+  }
+  if (cli->check_only) {
+    std::cout << info.program << ": configuration " << cli->config_path << " is valid\n";
+    return 0;
+  }
+
+  init_logging(info.program,
+               cli->log_level.empty() ? config.get_string("log", "level", "info") : cli->log_level);
+  spdlog::info("{} {} starting with {}", info.program, APPMSG_VERSION, cli->config_path);
+  raise_open_file_limit();
+
+  int threads = static_cast<int>(config.get_int("base", "maxproc", 0));
+  if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  asio::io_context io(threads);
+
+  std::unique_ptr<Service> service;
+  std::unique_ptr<PidFile> pidfile;
+  int status = 0;
+  try {
+    service = make_service(io, config);
+    std::exception_ptr start_error;
+    bool started = false;
+    asio::co_spawn(io, service->start(), [&](std::exception_ptr e) {
+      start_error = e;
+      started = true;
+    });
+    // Run on this thread only until start() has finished (its listeners are up).
+    while (!started && io.run_one() > 0) {
+    }
+    if (io.stopped()) io.restart();
+    if (start_error) std::rethrow_exception(start_error);
+  } catch (const std::exception& e) {
+    spdlog::critical("start-up failed: {}", e.what());
+    return 1;
+  }
+
+  std::string dir = config.get_string("base", "dir", "./");
+  if (!dir.empty() && ::chdir(dir.c_str()) != 0) {
+    spdlog::warn("chdir {}: {}", dir, std::strerror(errno));
+  }
+  try {
+    pidfile = std::make_unique<PidFile>(config.get_string("base", "pidfile", info.default_pidfile));
+  } catch (const std::exception& e) {
+    spdlog::critical("{}", e.what());
+    return 1;
+  }
+
+  SignalWatcher signals(
+      io.get_executor(),
+      [&] {
+        asio::co_spawn(io, service->stop(), [&](std::exception_ptr e) {
+          if (e) {
+            try {
+              std::rethrow_exception(e);
+            } catch (const std::exception& ex) {
+              spdlog::error("stop failed: {}", ex.what());
+              status = 1;
+            }
+          }
+          signals.cancel();
+          io.stop();
+        });
+      },
+      [&] {
+        try {
+          Config fresh = Config::load_file(cli->config_path);
+          if (cli->log_level.empty()) set_log_level(fresh.get_string("log", "level", "info"));
+          service->reload(fresh);
+        } catch (const std::exception& e) {
+          spdlog::error("reload failed, keeping the running configuration: {}", e.what());
+        }
+      });
+
+  std::vector<std::thread> pool;
+  for (int i = 1; i < threads; ++i) pool.emplace_back([&] { io.run(); });
+  io.run();
+  for (auto& t : pool) t.join();
+  spdlog::info("{} stopped", info.program);
+  spdlog::default_logger()->flush();
+  return status;
+}
+
+}  // namespace appmsg

@@ -1,0 +1,38 @@
+// The start-up and shutdown sequence every daemon shares: command line, configuration, logging,
+// open-file limit, pid file, signals, and one io_context run by `[base] maxproc` threads.
+// A daemon supplies only what it starts and how it stops.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "common/config.hpp"
+
+namespace appmsg {
+
+// What a daemon does once its configuration is loaded. start() runs on the io_context before
+// the pid file is written (throw to abort start-up); stop() runs on SIGTERM/SIGINT and must let
+// the io_context run out of work; reload() runs on SIGHUP with the re-read configuration.
+class Service {
+ public:
+  virtual ~Service() = default;
+  virtual boost::asio::awaitable<void> start() = 0;
+  virtual boost::asio::awaitable<void> stop() = 0;
+  virtual void reload(const Config&) {}
+};
+
+struct DaemonInfo {
+  std::string program;          // "appmsg-comet"
+  std::string default_config;   // "./comet.conf"
+  std::string default_pidfile;  // "/tmp/gopush-cluster-comet.pid"
+};
+
+// Runs the daemon; returns the process exit status.
+int run_daemon(
+    int argc, char** argv, const DaemonInfo& info,
+    std::function<std::unique_ptr<Service>(boost::asio::io_context&, const Config&)> make_service);
+
+}  // namespace appmsg

@@ -1,0 +1,103 @@
+// Internal RPC: the server-side method wrapper and the client.
+#include "common/rpc.hpp"
+
+#include <openssl/crypto.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/system/system_error.hpp>
+
+#include "common/http_client.hpp"
+
+namespace appmsg {
+
+namespace asio = boost::asio;
+using nlohmann::json;
+
+namespace {
+
+HttpResponse error_response(int status, int code, const std::string& message) {
+  HttpResponse r;
+  r.status = status;
+  r.body = json{{"error", {{"code", code}, {"message", message}}}}.dump();
+  return r;
+}
+
+bool secret_matches(const std::string& expected, std::string_view given) {
+  return expected.size() == given.size() &&
+         CRYPTO_memcmp(expected.data(), given.data(), expected.size()) == 0;
+}
+
+}  // namespace
+
+void add_rpc_method(HttpRouter& router, const std::string& name, std::string secret,
+                    RpcMethod method) {
+  router.add(
+      "/rpc/" + name, {"POST"},
+      [name, secret = std::move(secret),
+       method = std::move(method)](const HttpRequest& req) -> asio::awaitable<HttpResponse> {
+        if (!secret.empty() && !secret_matches(secret, req.header(kRpcSecretHeader).value_or(""))) {
+          spdlog::warn("rpc {}: wrong secret from {}", name, req.remote_address);
+          co_return error_response(401, rpc_code::unauthorized, "wrong secret");
+        }
+        json params =
+            json::parse(req.body.empty() ? std::string("null") : req.body, nullptr, false);
+        if (params.is_discarded()) {
+          co_return error_response(400, rpc_code::bad_request, "body is not JSON");
+        }
+        try {
+          json result = co_await method(params);
+          HttpResponse r;
+          r.body = json{{"result", std::move(result)}}.dump(-1, ' ', false,
+                                                            json::error_handler_t::replace);
+          co_return r;
+        } catch (const RpcError& e) {
+          co_return error_response(200, e.code(), e.what());
+        } catch (const json::exception& e) {
+          co_return error_response(200, rpc_code::bad_request, e.what());
+        } catch (const std::exception& e) {
+          spdlog::error("rpc {}: {}", name, e.what());
+          co_return error_response(200, rpc_code::internal, e.what());
+        }
+      });
+}
+
+RpcClient::RpcClient(asio::any_io_executor ex, RpcClientOptions opts)
+    : opts_(std::move(opts)),
+      http_(std::make_unique<HttpClient>(
+          ex, HttpClientOptions{opts_.address, opts_.max_idle, opts_.max_in_flight})) {}
+
+RpcClient::~RpcClient() = default;
+
+const std::string& RpcClient::address() const {
+  return opts_.address;
+}
+
+asio::awaitable<json> RpcClient::call(const std::string& method, const json& params,
+                                      std::chrono::milliseconds deadline) {
+  HttpFields headers{{"Content-Type", "application/json"}};
+  if (!opts_.secret.empty()) headers.emplace_back(kRpcSecretHeader, opts_.secret);
+  HttpResponse res;
+  try {
+    // The awaitable is built outside co_await: g++ 12 destroys temporaries there twice.
+    auto pending = http_->request("POST", "/rpc/" + method,
+                                  params.dump(-1, ' ', false, json::error_handler_t::replace),
+                                  std::move(headers), deadline);
+    res = co_await std::move(pending);
+  } catch (const boost::system::system_error& e) {
+    bool timed_out = e.code() == asio::error::timed_out;
+    throw RpcError(timed_out ? rpc_code::timeout : rpc_code::unavailable,
+                   "rpc " + method + " to " + opts_.address + ": " + e.what());
+  }
+  json body = json::parse(res.body, nullptr, false);
+  if (body.is_object() && body.contains("result") && res.status == 200) {
+    co_return std::move(body["result"]);
+  }
+  if (body.is_object() && body.contains("error")) {
+    auto& err = body["error"];
+    throw RpcError(err.value("code", rpc_code::internal), err.value("message", std::string()));
+  }
+  throw RpcError(rpc_code::internal,
+                 "rpc " + method + " to " + opts_.address + ": HTTP " + std::to_string(res.status));
+}
+
+}  // namespace appmsg

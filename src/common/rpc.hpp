@@ -1,0 +1,76 @@
+// Internal RPC between the daemons: HTTP/1.1 + JSON over pooled persistent connections.
+//
+// Wire form (debuggable with curl):
+//   POST /rpc/<method>   X-Appmsg-Secret: <shared secret>   body: JSON params
+//   200 {"result": ...}                     success
+//   200 {"error": {"code": N, "message": "..."}}  the method failed (codes below)
+//   401 / 404 / 400 with the same error body    bad secret / unknown method / body not JSON
+// Batch forms are ordinary methods whose params carry arrays; one call per peer, not per key.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <string>
+
+#include "common/http_server.hpp"
+
+namespace appmsg {
+
+namespace rpc_code {
+constexpr int unavailable = -1;  // could not reach the peer, or the connection broke
+constexpr int timeout = -2;      // no answer within the deadline
+constexpr int bad_request = 1;   // params malformed
+constexpr int unauthorized = 2;  // wrong or missing secret
+constexpr int no_method = 3;     // unknown method
+constexpr int internal = 4;      // the method threw something unexpected
+// Methods may use their own codes from 100 up.
+}  // namespace rpc_code
+
+class RpcError : public std::runtime_error {
+ public:
+  RpcError(int code, const std::string& message) : std::runtime_error(message), code_(code) {}
+  int code() const { return code_; }
+  // True when the call may not have reached the method (safe to retry on another node).
+  bool transport() const { return code_ < 0; }
+
+ private:
+  int code_;
+};
+
+using RpcMethod = std::function<boost::asio::awaitable<nlohmann::json>(const nlohmann::json&)>;
+
+constexpr const char* kRpcSecretHeader = "X-Appmsg-Secret";
+
+// Routes POST /rpc/<name> to `method`. A non-empty secret must match the request's header.
+// A method reports failure by throwing RpcError (its code and message go back to the caller).
+void add_rpc_method(HttpRouter& router, const std::string& name, std::string secret,
+                    RpcMethod method);
+
+struct RpcClientOptions {
+  std::string address;  // host:port of the peer's RPC listener
+  std::string secret;
+  size_t max_idle = 16;
+  size_t max_in_flight = 1024;
+};
+
+class RpcClient {
+ public:
+  RpcClient(boost::asio::any_io_executor ex, RpcClientOptions opts);
+  ~RpcClient();
+  // Throws RpcError: negative codes for transport failures and deadlines.
+  boost::asio::awaitable<nlohmann::json> call(const std::string& method,
+                                              const nlohmann::json& params,
+                                              std::chrono::milliseconds deadline);
+  const std::string& address() const;
+
+ private:
+  RpcClientOptions opts_;
+  std::unique_ptr<class HttpClient> http_;
+};
+
+}  // namespace appmsg

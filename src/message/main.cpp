@@ -1,0 +1,26 @@
+// appmsg-message: entry point. Parses the command line and message.conf and runs the daemon life cycle;
+// the message's own services are added by their issues.
+#include <spdlog/spdlog.h>
+
+#include "common/daemon.hpp"
+
+namespace {
+
+class MessageService : public appmsg::Service {
+ public:
+  boost::asio::awaitable<void> start() override {
+    spdlog::info("message: configuration loaded; no services yet");
+    co_return;
+  }
+  boost::asio::awaitable<void> stop() override { co_return; }
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return appmsg::run_daemon(argc, argv,
+                            {"appmsg-message", "./message.conf", "/tmp/gopush-cluster-message.pid"},
+                            [](boost::asio::io_context&, const appmsg::Config&) {
+                              return std::make_unique<MessageService>();
+                            });
+}
