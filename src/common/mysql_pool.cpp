@@ -162,14 +162,16 @@ struct Call {
   asio::any_completion_executor handler_work;  // keeps the handler's executor busy meanwhile
 };
 
-// Runs on the pool's executor. Completes the call unless it was completed already.
-void finish(const std::shared_ptr<Call>& call, std::exception_ptr error, Result result) {
-  if (call->done.exchange(true)) return;
+// Runs on the pool's executor. Completes the call unless it was completed already; returns
+// whether it did.
+bool finish(const std::shared_ptr<Call>& call, std::exception_ptr error, Result result) {
+  if (call->done.exchange(true)) return false;
   call->timer.cancel();
   auto work = std::move(call->handler_work);
   asio::dispatch(work, [h = std::move(call->handler), error, r = std::move(result)]() mutable {
     std::move(h)(error, std::move(r));
   });
+  return true;
 }
 
 void post_finish(const std::shared_ptr<Call>& call, std::exception_ptr error, Result result) {
@@ -604,10 +606,12 @@ struct Pool::Impl {
     call->timer.expires_at(due);
     call->timer.async_wait([call](boost::system::error_code ec) {
       if (ec || call->done.load()) return;
-      ++call->counters->deadline_exceeded;
-      finish(call,
-             std::make_exception_ptr(Error(errc::deadline_exceeded, "mysql: deadline exceeded")),
-             {});
+      if (finish(
+              call,
+              std::make_exception_ptr(Error(errc::deadline_exceeded, "mysql: deadline exceeded")),
+              {})) {
+        ++call->counters->deadline_exceeded;
+      }
     });
 
     unsigned rejected = 0;

@@ -18,12 +18,16 @@
 //    blocking; if the server has closed it (restart, wait_timeout, KILL) the connection and its
 //    statements are dropped and reopened first. So the first call after a server restart
 //    succeeds once the server is back.
-//  - A lost-connection error (2002, 2003, 2006, 2013, 2055) while connecting or preparing, or a
-//    "statement needs re-prepare" (1615) at execute, drops what is stale and retries the job
-//    once: nothing has run yet, so the retry cannot apply it twice.
+//  - A lost-connection error (client 2002, 2003, 2006, 2013, 2055; server 1053 shutdown, 1927
+//    killed) while connecting or preparing, or a "statement needs re-prepare" (1615) at
+//    execute, drops what is stale and retries the job once, if its deadline has not passed:
+//    nothing has run yet, so the retry cannot apply it twice.
 //  - A lost-connection error during execute or fetch drops the connection (the next job
 //    reconnects) and fails this job with that error; it is never retried, because a write
-//    might have been applied.
+//    might have been applied. Any other client error (2000-2999) also drops the connection.
+//
+// Shutdown: ~Pool fails queued jobs with errc::pool_stopped and waits for running statements
+// (each bounded by io_timeout). Completions may run after ~Pool; they never touch the pool.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>

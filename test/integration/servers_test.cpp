@@ -2,9 +2,13 @@
 // servers that start, answer, and restart on the same port (ZooKeeper keeping its data).
 #include "support/servers.hpp"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <hiredis/hiredis.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <zookeeper/zookeeper.h>
 
 #include <chrono>
@@ -104,6 +108,27 @@ TEST(RedisServerTest, starts_answers_and_restarts_on_the_same_port) {
   c = redis_connect(port);
   EXPECT_TRUE(c == nullptr || c->err != 0);  // nobody listens any more
   if (c) redisFree(c);
+}
+
+TEST(RedisServerTest, first_start_moves_to_a_new_port_when_its_port_is_taken) {
+  RedisServer redis;
+  int taken = redis.port();
+  // Another process grabbed the "free" port between free_port() and start().
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(taken));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(fd, 1), 0);
+  redis.start();
+  ::close(fd);
+  EXPECT_NE(redis.port(), taken);
+  redisContext* c = redis_connect(redis.port());
+  ASSERT_TRUE(c != nullptr && c->err == 0);
+  EXPECT_EQ(redis_command(c, "PING"), "PONG");
+  redisFree(c);
 }
 
 // A synchronous ZooKeeper client session for the test: waits for the connected state.
