@@ -1,26 +1,19 @@
-// appmsg-comet: entry point. Parses the command line and comet.conf and runs the daemon life cycle;
-// the comet's own services are added by their issues.
-#include <spdlog/spdlog.h>
+// appmsg-comet: entry point. Loads comet.conf and runs the comet service (comet_service.hpp)
+// through the shared daemon life cycle.
+#include <thread>
 
+#include "comet/comet_service.hpp"
 #include "common/daemon.hpp"
 
-namespace {
-
-class CometService : public appmsg::Service {
- public:
-  boost::asio::awaitable<void> start() override {
-    spdlog::info("comet: configuration loaded; no services yet");
-    co_return;
-  }
-  boost::asio::awaitable<void> stop() override { co_return; }
-};
-
-}  // namespace
-
 int main(int argc, char** argv) {
-  return appmsg::run_daemon(argc, argv,
-                            {"appmsg-comet", "./comet.conf", "/tmp/gopush-cluster-comet.pid"},
-                            [](boost::asio::io_context&, const appmsg::Config&) {
-                              return std::make_unique<CometService>();
+  appmsg::DaemonInfo info{"appmsg-comet", "./comet.conf", "/tmp/gopush-cluster-comet.pid", 1};
+  return appmsg::run_daemon(argc, argv, info,
+                            [](boost::asio::io_context& control, const appmsg::Config& config) {
+                              auto cfg = appmsg::comet::CometConfig::load(config);
+                              auto threads = config.get_int("base", "maxproc", 0);
+                              if (threads <= 0)
+                                threads = std::max(1u, std::thread::hardware_concurrency());
+                              return std::make_unique<appmsg::comet::CometService>(
+                                  control, std::move(cfg), static_cast<size_t>(threads));
                             });
 }

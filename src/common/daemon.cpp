@@ -53,6 +53,7 @@ int run_daemon(
 
   int threads = static_cast<int>(config.get_int("base", "maxproc", 0));
   if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  if (info.control_threads > 0) threads = info.control_threads;
   asio::io_context io(threads);
 
   std::unique_ptr<Service> service;
@@ -80,13 +81,6 @@ int run_daemon(
   if (!dir.empty() && ::chdir(dir.c_str()) != 0) {
     spdlog::warn("chdir {}: {}", dir, std::strerror(errno));
   }
-  try {
-    pidfile = std::make_unique<PidFile>(config.get_string("base", "pidfile", info.default_pidfile));
-  } catch (const std::exception& e) {
-    spdlog::critical("{}", e.what());
-    return 1;
-  }
-
   SignalWatcher signals(
       io.get_executor(),
       [&] {
@@ -112,6 +106,15 @@ int run_daemon(
           spdlog::error("reload failed, keeping the running configuration: {}", e.what());
         }
       });
+
+  // The pid file is written only once SIGTERM is handled: a supervisor may signal as soon as
+  // the file appears.
+  try {
+    pidfile = std::make_unique<PidFile>(config.get_string("base", "pidfile", info.default_pidfile));
+  } catch (const std::exception& e) {
+    spdlog::critical("{}", e.what());
+    return 1;
+  }
 
   std::vector<std::thread> pool;
   for (int i = 1; i < threads; ++i) pool.emplace_back([&] { io.run(); });

@@ -28,6 +28,7 @@ struct DaemonInfo {
   std::string program;          // "appmsg-comet"
   std::string default_config;   // "./comet.conf"
   std::string default_pidfile;  // "/tmp/gopush-cluster-comet.pid"
+  int control_threads = 0;      // threads running the main io_context; 0 = [base] maxproc
 };
 
 // Runs the daemon; returns the process exit status.

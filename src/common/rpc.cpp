@@ -31,6 +31,11 @@ bool secret_matches(const std::string& expected, std::string_view given) {
 
 void add_rpc_method(HttpRouter& router, const std::string& name, std::string secret,
                     RpcMethod method) {
+  // Any other /rpc/<name> answers 404 with the error body (rpc_code::no_method), as the wire
+  // form in rpc.hpp promises; exact routes (the methods) win over this prefix route.
+  router.add_prefix("/rpc/", {"POST"}, [](const HttpRequest& req) -> asio::awaitable<HttpResponse> {
+    co_return error_response(404, rpc_code::no_method, "no method " + req.path.substr(5));
+  });
   router.add(
       "/rpc/" + name, {"POST"},
       [name, secret = std::move(secret),
@@ -72,7 +77,7 @@ const std::string& RpcClient::address() const {
   return opts_.address;
 }
 
-asio::awaitable<json> RpcClient::call(const std::string& method, const json& params,
+asio::awaitable<json> RpcClient::call(std::string method, json params,
                                       std::chrono::milliseconds deadline) {
   HttpFields headers{{"Content-Type", "application/json"}};
   if (!opts_.secret.empty()) headers.emplace_back(kRpcSecretHeader, opts_.secret);

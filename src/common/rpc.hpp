@@ -63,8 +63,8 @@ class RpcClient {
   RpcClient(boost::asio::any_io_executor ex, RpcClientOptions opts);
   ~RpcClient();
   // Throws RpcError: negative codes for transport failures and deadlines.
-  boost::asio::awaitable<nlohmann::json> call(const std::string& method,
-                                              const nlohmann::json& params,
+  // By value: the coroutine runs when awaited, after the caller's temporaries are gone.
+  boost::asio::awaitable<nlohmann::json> call(std::string method, nlohmann::json params,
                                               std::chrono::milliseconds deadline);
   const std::string& address() const;
 

@@ -1,0 +1,131 @@
+// Comet RPC: request validation and the mapping onto PushService and ChannelTable.
+#include "comet/comet_rpc.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "common/ketama.hpp"
+#include "common/rpc.hpp"
+
+namespace appmsg::comet {
+
+namespace asio = boost::asio;
+using nlohmann::json;
+
+namespace {
+
+std::string body_text(const json& msg) {
+  // The message travels as JSON text (a string), keeping its bytes for the old format; a
+  // caller may also send it as a JSON value.
+  if (msg.is_string()) return msg.get<std::string>();
+  if (msg.is_null()) return {};
+  return msg.dump();
+}
+
+int64_t expire_of(const json& j) {
+  auto e = j.find("expire");
+  if (e == j.end() || e->is_null()) return 0;
+  if (!e->is_number_integer()) throw RpcError(push_error::param, "expire must be an integer");
+  return e->get<int64_t>();
+}
+
+json result_json(const PushService::Result& r) {
+  json out{{"mid", r.mid}};
+  if (r.code) {
+    out["code"] = r.code;
+    out["error"] = r.error;
+  }
+  return out;
+}
+
+std::vector<PushService::Item> batch_items(const json& p) {
+  std::vector<PushService::Item> items;
+  if (p.contains("items")) {
+    if (!p["items"].is_array()) throw RpcError(push_error::param, "items must be an array");
+    for (auto& it : p["items"]) {
+      if (!it.is_object()) throw RpcError(push_error::param, "each item must be an object");
+      items.push_back(
+          {it.value("key", std::string()), body_text(it.value("msg", json())), expire_of(it)});
+    }
+  } else if (p.contains("keys")) {
+    if (!p["keys"].is_array()) throw RpcError(push_error::param, "keys must be an array");
+    std::string body = body_text(p.value("msg", json()));
+    int64_t expire = expire_of(p);
+    for (auto& k : p["keys"]) {
+      items.push_back({k.is_string() ? k.get<std::string>() : std::string(), body, expire});
+    }
+  } else {
+    throw RpcError(push_error::param, "push_batch needs items or keys");
+  }
+  return items;
+}
+
+}  // namespace
+
+size_t migrate_channels(ChannelTable& table, const std::vector<std::string>& nodes, int vnode,
+                        const std::string& self) {
+  CometRing ring(nodes, vnode);
+  auto moved = table.take_if([&](const std::string& key) {
+    const std::string* owner = ring.node_for(key);
+    return !owner || *owner != self;
+  });
+  for (auto& s : moved) s->close(CloseReason::migrated);
+  return moved.size();
+}
+
+void add_comet_rpc(HttpRouter& router, const std::string& secret, PushService& push,
+                   ChannelTable& table, const std::string& node_name) {
+  add_rpc_method(router, "push", secret, [&push](const json& p) -> asio::awaitable<json> {
+    if (!p.is_object()) throw RpcError(push_error::param, "params must be an object");
+    std::vector<PushService::Item> items;
+    items.push_back(
+        {p.value("key", std::string()), body_text(p.value("msg", json())), expire_of(p)});
+    auto pending = push.push(std::move(items));
+    auto results = co_await std::move(pending);
+    if (results[0].code) throw RpcError(results[0].code, results[0].error);
+    co_return json{{"mid", results[0].mid}};
+  });
+
+  add_rpc_method(router, "push_batch", secret, [&push](const json& p) -> asio::awaitable<json> {
+    if (!p.is_object()) throw RpcError(push_error::param, "params must be an object");
+    auto pending = push.push(batch_items(p));
+    auto results = co_await std::move(pending);
+    json out = json::array();
+    for (auto& r : results) out.push_back(result_json(r));
+    co_return json{{"results", std::move(out)}};
+  });
+
+  add_rpc_method(router, "close", secret, [&table](const json& p) -> asio::awaitable<json> {
+    std::string key = p.is_object() ? p.value("key", std::string()) : std::string();
+    if (key.empty()) throw RpcError(push_error::param, "key is required");
+    auto subs = table.take(key);
+    if (subs.empty()) throw RpcError(rpc_error::no_channel, "channel does not exist");
+    for (auto& s : subs) s->close(CloseReason::kicked);
+    co_return json{{"closed", subs.size()}};
+  });
+
+  add_rpc_method(
+      router, "migrate", secret, [&table, node_name](const json& p) -> asio::awaitable<json> {
+        if (!p.is_object() || !p.contains("nodes") || !p["nodes"].is_array() ||
+            p["nodes"].empty()) {
+          throw RpcError(push_error::param, "nodes must be a non-empty array");
+        }
+        auto nodes = p["nodes"].get<std::vector<std::string>>();
+        int vnode = p.value("vnode", 255);
+        if (vnode < 1 || vnode > 65536) throw RpcError(push_error::param, "bad vnode");
+        if (std::find(nodes.begin(), nodes.end(), node_name) == nodes.end()) {
+          throw RpcError(rpc_error::not_in_ring, "migrate nodes don't include self");
+        }
+        size_t closed = migrate_channels(table, nodes, vnode, node_name);
+        spdlog::info("migrate: closed {} connections no longer owned by {}", closed, node_name);
+        co_return json{{"closed", closed}};
+      });
+
+  add_rpc_method(router, "ping", secret, [node_name](const json&) -> asio::awaitable<json> {
+    co_return json{{"node", node_name}};
+  });
+}
+
+}  // namespace appmsg::comet

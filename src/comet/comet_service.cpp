@@ -1,0 +1,135 @@
+// The comet daemon: wiring, start and graceful stop.
+#include "comet/comet_service.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <nlohmann/json.hpp>
+
+#include "comet/client_session.hpp"
+#include "comet/comet_rpc.hpp"
+#include "comet/stats_http.hpp"
+#include "comet/tcp_listener.hpp"
+
+namespace appmsg::comet {
+
+namespace asio = boost::asio;
+
+namespace {
+// "host:0" -> "host:<bound port>"
+std::string with_port(const std::string& bind, uint16_t port) {
+  auto [host, p] = split_host_port(bind);
+  (void)p;
+  return host + ":" + std::to_string(port);
+}
+
+size_t shard_count(const CometConfig& c, size_t threads) {
+  return c.buckets > 0 ? static_cast<size_t>(c.buckets) : 16 * threads;
+}
+}  // namespace
+
+CometService::CometService(asio::io_context& control, CometConfig config, size_t io_threads)
+    : control_(control),
+      config_(std::move(config)),
+      pool_(io_threads),
+      table_(shard_count(config_, io_threads), static_cast<size_t>(config_.max_subscriber)) {
+  auto ctx = std::make_shared<SessionContext>();
+  ctx->config = config_;
+  ctx->table = &table_;
+  ctx->stats = &stats_;
+  session_ctx_ = ctx;
+  zk_ = std::make_unique<ZkClient>(control_.get_executor(),
+                                   ZkOptions{config_.zk_addr, config_.zk_timeout});
+  store_ = std::make_unique<MessageNodes>(
+      control_.get_executor(),
+      MessageNodes::Options{config_.message_path, config_.rpc_secret, config_.rpc_retry});
+  push_ = std::make_unique<PushService>(table_, stats_, store_.get(), config_.store_timeout,
+                                        config_.max_key_bytes);
+  rpc_router_ = std::make_shared<HttpRouter>();
+  add_comet_rpc(*rpc_router_, config_.rpc_secret, *push_, table_, config_.comet_node);
+  stat_router_ = std::make_shared<HttpRouter>();
+  add_stats_routes(*stat_router_, table_, stats_, started_);
+}
+
+CometService::~CometService() {
+  for (auto& l : listeners_) l->stop();
+  pool_.stop();
+}
+
+std::string CometService::registration_data() const {
+  std::vector<std::string> ws;  // WebSocket addresses join with the WebSocket listener
+  return nlohmann::json{
+      {"tcp", tcp_addresses_}, {"ws", ws}, {"rpc", rpc_addresses_}, {"weight", config_.weight}}
+      .dump();
+}
+
+asio::awaitable<void> CometService::start() {
+  pool_.start();
+  auto listen_all = [&](const std::vector<std::string>& binds, ClientProtocol proto,
+                        std::vector<std::string>& bound) {
+    for (auto& bind : binds) {
+      auto on_accept = [ctx = session_ctx_, proto](asio::ip::tcp::socket s) {
+        auto ex = s.get_executor();
+        auto session = std::make_shared<ClientSession>(std::move(s), ctx, proto);
+        asio::post(ex, [session] { session->start(); });  // it lives on its own context
+      };
+      auto l = std::make_shared<TcpListener>(control_, pool_, session_ctx_,
+                                             proto == ClientProtocol::tcp ? "tcp" : "websocket",
+                                             std::move(on_accept));
+      bound.push_back(with_port(bind, l->listen(bind)));
+      l->start();
+      listeners_.push_back(std::move(l));
+    }
+  };
+  if (config_.tcp_enabled) listen_all(config_.tcp_bind, ClientProtocol::tcp, tcp_addresses_);
+  if (config_.websocket_enabled) {
+    listen_all(config_.websocket_bind, ClientProtocol::websocket, ws_addresses_);
+  }
+  HttpServerOptions rpc_opts;
+  rpc_opts.name = "comet rpc";
+  rpc_opts.max_body_bytes = 16 << 20;  // a batch push to many keys
+  rpc_server_ = std::make_unique<HttpServer>(control_.get_executor(), rpc_opts, rpc_router_);
+  for (auto& bind : config_.rpc_bind)
+    rpc_addresses_.push_back(with_port(bind, rpc_server_->listen(bind)));
+  HttpServerOptions stat_opts;
+  stat_opts.name = "comet stat";
+  stat_server_ = std::make_unique<HttpServer>(control_.get_executor(), stat_opts, stat_router_);
+  for (auto& bind : config_.stat_bind)
+    stat_addresses_.push_back(with_port(bind, stat_server_->listen(bind)));
+
+  zk_->start();
+  store_->watch(*zk_);
+  std::string prefix = config_.comet_path + "/" + config_.comet_node + "/";
+  registration_ = zk_->register_ephemeral(prefix, registration_data(), true);
+  spdlog::info("comet {}: serving; registering under {} in ZooKeeper {}", config_.comet_node,
+               prefix, config_.zk_addr);
+  co_return;
+}
+
+asio::awaitable<void> CometService::stop() {
+  // 1. Leave the cluster first, so that web stops sending clients and pushes here.
+  try {
+    auto pending = zk_->unregister(registration_);
+    co_await std::move(pending);
+  } catch (const std::exception& e) {
+    spdlog::warn("comet: deregistering: {}", e.what());
+  }
+  zk_->close();
+  // 2. Stop accepting, 3. close every client, 4. stop the RPC and stats listeners.
+  for (auto& l : listeners_) l->stop();
+  auto all = table_.take_if([](const std::string&) { return true; });
+  for (auto& s : all) s->close(CloseReason::shutdown);
+  spdlog::info("comet: closed {} client connections", all.size());
+  auto rpc_stop = rpc_server_->stop(std::chrono::seconds(2));
+  co_await std::move(rpc_stop);
+  auto stat_stop = stat_server_->stop(std::chrono::milliseconds(200));
+  co_await std::move(stat_stop);
+  // Give the client contexts a moment to run the closes, then stop them.
+  asio::steady_timer t(control_, std::chrono::milliseconds(100));
+  co_await t.async_wait(asio::use_awaitable);
+  pool_.stop();
+}
+
+}  // namespace appmsg::comet

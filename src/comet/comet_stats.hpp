@@ -1,0 +1,40 @@
+// Process-lifetime counters of the comet, updated lock-free from any thread, read by /stat
+// (the original's JSON fields) and /metrics (Prometheus text).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+namespace appmsg::comet {
+
+struct CometStats {
+  using Counter = std::atomic<uint64_t>;
+  // connections
+  Counter conn_add{0}, conn_remove{0};  // original "connection" add/remove
+  std::atomic<int64_t> tcp_current{0}, ws_current{0};
+  Counter sub_rejected_param{0}, sub_rejected_auth{0}, sub_rejected_full{0};
+  Counter closed_heartbeat{0}, closed_slow{0}, closed_write_timeout{0}, closed_protocol{0};
+  // channels
+  Counter channel_access{0};  // lookups by a push that found connections
+  // messages
+  Counter message_succeed{0}, message_failed{0};  // per-connection writes, as the original
+  Counter pushes{0}, deliveries{0}, drops{0};     // deliveries queued; drops = queue overflow
+  // offline store
+  Counter store_calls{0}, store_errors{0}, store_retries{0};
+  Counter store_latency_us_sum{0}, store_latency_count{0};
+  static constexpr int kLatencyBuckets = 8;  // <= 0.5, 1, 2, 5, 10, 50, 250 ms, +Inf
+  Counter store_latency_bucket[kLatencyBuckets] = {};
+  void observe_store_latency(uint64_t us);
+};
+
+inline void CometStats::observe_store_latency(uint64_t us) {
+  static constexpr uint64_t bounds[kLatencyBuckets - 1] = {500,   1000,  2000,  5000,
+                                                           10000, 50000, 250000};
+  int i = 0;
+  while (i < kLatencyBuckets - 1 && us > bounds[i]) ++i;
+  store_latency_bucket[i].fetch_add(1, std::memory_order_relaxed);
+  store_latency_us_sum.fetch_add(us, std::memory_order_relaxed);
+  store_latency_count.fetch_add(1, std::memory_order_relaxed);
+}
+
+}  // namespace appmsg::comet

@@ -1,0 +1,61 @@
+// The push path: validate, assign the mid, hand the message to the key's live connections at
+// once, and store the offline copy (expire > 0) through a message node, in one call per batch.
+//
+// mids: one process-wide generator, max(now_us, last + 1), so mids are strictly increasing per
+// key (and across keys) without per-key state: a key with no connection needs no channel.
+// The online delivery never waits for the store; the caller's answer does.
+#pragma once
+
+#include <atomic>
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "comet/channel_table.hpp"
+#include "comet/comet_stats.hpp"
+
+namespace appmsg {
+class MessageNodes;
+}
+
+namespace appmsg::comet {
+
+namespace push_error {
+constexpr int param = 100;  // empty or oversized key, body not JSON, expire out of range
+constexpr int store = 101;  // delivered online, but the offline copy could not be stored
+}  // namespace push_error
+
+class PushService {
+ public:
+  struct Item {
+    std::string key;
+    std::string body;    // the message as JSON text
+    int64_t expire = 0;  // seconds to keep the offline copy; 0 = online only
+  };
+  struct Result {
+    int64_t mid = 0;
+    int code = 0;  // 0 = ok, else push_error::*
+    std::string error;
+  };
+  static constexpr int64_t kMaxExpire = 365LL * 24 * 3600;
+
+  PushService(ChannelTable& table, CometStats& stats, MessageNodes* store,
+              std::chrono::milliseconds store_timeout, size_t max_key_bytes);
+
+  // Results in the order of the items. Must run on the executor of `store`.
+  boost::asio::awaitable<std::vector<Result>> push(std::vector<Item> items);
+
+  int64_t next_mid();
+
+ private:
+  ChannelTable& table_;
+  CometStats& stats_;
+  MessageNodes* store_;
+  std::chrono::milliseconds store_timeout_;
+  size_t max_key_bytes_;
+  std::atomic<int64_t> last_mid_{0};
+};
+
+}  // namespace appmsg::comet

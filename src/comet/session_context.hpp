@@ -1,0 +1,41 @@
+// What every client connection shares: settings, the channel table, counters and the hooks
+// that reach outside the connection (token check, presence). Owned by the comet service and
+// outliving every connection.
+#pragma once
+
+#include <functional>
+#include <memory>
+
+#include "comet/channel_table.hpp"
+#include "comet/comet_config.hpp"
+#include "comet/comet_stats.hpp"
+#include "comet/tcp_protocol.hpp"
+
+namespace appmsg::comet {
+
+enum class AuthResult { ok, bad_token, no_channel };
+
+struct SessionContext {
+  CometConfig config;
+  ChannelTable* table = nullptr;
+  CometStats* stats = nullptr;
+  // Checks a subscriber's token; `done` may be called on any thread. Unset when auth is off.
+  std::function<void(const SubRequest&, std::function<void(AuthResult)> done)> authenticate;
+  // Told when a connection joins or leaves its channel (presence). Unset: nothing to tell.
+  std::function<void(const std::string& key, bool joined)> on_presence;
+
+  CommandLimits command_limits() const {
+    CommandLimits l;
+    l.max_arg_bytes = std::max<size_t>(config.max_key_bytes, 256);
+    return l;
+  }
+  SubLimits sub_limits() const {
+    SubLimits l;
+    l.min_heartbeat = config.min_heartbeat;
+    l.max_heartbeat = config.max_heartbeat;
+    l.max_key_bytes = config.max_key_bytes;
+    return l;
+  }
+};
+
+}  // namespace appmsg::comet

@@ -1,0 +1,38 @@
+// What the channel table and the push path know of a client connection, whatever its protocol.
+//
+// A pushed message is encoded once per format and shared, immutable, by every recipient.
+// deliver() and close() may be called from any thread; they never block: the connection hands
+// the work to its own executor.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace appmsg::comet {
+
+struct Message {
+  int64_t mid = 0;
+  std::string new_payload;  // {"msg":<body>,"mid":N,"gid":0}
+  std::string old_payload;  // {"msg":"<body as a string>","mid":N,"gid":0}
+};
+
+enum class CloseReason {
+  client,
+  protocol,
+  heartbeat_timeout,
+  slow_consumer,
+  write_timeout,
+  kicked,
+  migrated,
+  shutdown
+};
+
+class Subscriber {
+ public:
+  virtual ~Subscriber() = default;
+  virtual void deliver(std::shared_ptr<const Message> msg) = 0;
+  virtual void close(CloseReason reason) = 0;
+};
+
+}  // namespace appmsg::comet

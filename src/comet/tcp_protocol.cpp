@@ -1,0 +1,305 @@
+/*
+ * tcp_protocol: see tcp_protocol.hpp. The parser keeps at most one incomplete line
+ * (<= max_line_bytes) plus the arguments (<= max_command_bytes in all); every limit is checked
+ * against the smallest size the command can still have, so an oversized command fails on the
+ * byte that proves it.
+ */
+#include "comet/tcp_protocol.hpp"
+
+#include <algorithm>
+#include <limits>
+#include <nlohmann/json.hpp>
+
+namespace appmsg::comet {
+namespace {
+
+// The smallest element: "$0\r\n" (a size line must be longer than 3 bytes) and "\r\n".
+constexpr size_t kMinElementBytes = 6;
+constexpr size_t kMinDataLineBytes = 2;
+
+// Go's strconv.Atoi on a 64-bit platform: an optional '+' or '-', then one or more ASCII
+// digits (leading zeros allowed), within int64. Anything else (spaces, '_', empty) fails.
+std::optional<int64_t> parse_go_int(std::string_view s) {
+  bool negative = false;
+  if (!s.empty() && (s[0] == '+' || s[0] == '-')) {
+    negative = s[0] == '-';
+    s.remove_prefix(1);
+  }
+  if (s.empty()) return std::nullopt;
+  // Accumulate as a negative number so that INT64_MIN is representable.
+  int64_t value = 0;
+  constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
+  for (char c : s) {
+    if (c < '0' || c > '9') return std::nullopt;
+    const int digit = c - '0';
+    if (value < (kMin + digit) / 10) return std::nullopt;  // value * 10 - digit < kMin
+    value = value * 10 - digit;
+  }
+  if (negative) return value;
+  if (value == kMin) return std::nullopt;
+  return -value;
+}
+
+// Removes whitespace outside strings. A raw CR or LF inside a string (invalid JSON, reachable
+// only when the caller skipped compact_json) is escaped, so the result never holds CR or LF.
+std::string strip_whitespace(std::string_view json) {
+  std::string out;
+  out.reserve(json.size());
+  bool in_string = false, escaped = false;
+  for (char c : json) {
+    if (in_string) {
+      if (c == '\n' || c == '\r') {
+        out += c == '\n' ? "\\n" : "\\r";
+        escaped = false;
+        continue;
+      }
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        in_string = false;
+      }
+      out += c;
+    } else if (c != ' ' && c != '\t' && c != '\r' && c != '\n') {
+      if (c == '"') in_string = true;
+      out += c;
+    }
+  }
+  return out;
+}
+
+// Go's encoder HTML escaping: < > & and U+2028, U+2029 as \u escapes. Applied to JSON text in
+// which these can only occur inside strings, so the result is the same value.
+std::string html_escape(std::string s) {
+  if (s.find_first_of("<>&\xE2") == std::string::npos) return s;
+  std::string out;
+  out.reserve(s.size() + 16);
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    if (c == '<') {
+      out += "\\u003c";
+    } else if (c == '>') {
+      out += "\\u003e";
+    } else if (c == '&') {
+      out += "\\u0026";
+    } else if (c == '\xE2' && i + 2 < s.size() && s[i + 1] == '\x80' &&
+               (s[i + 2] == '\xA8' || s[i + 2] == '\xA9')) {
+      out += s[i + 2] == '\xA8' ? "\\u2028" : "\\u2029";
+      i += 2;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::string wrap(std::string_view msg, int64_t mid) {
+  std::string out;
+  out.reserve(msg.size() + 48);
+  out += R"({"msg":)";
+  out += msg;
+  out += R"(,"mid":)";
+  out += std::to_string(mid);
+  out += R"(,"gid":0})";
+  return out;
+}
+
+std::optional<SubRequest> make_sub(std::string_view key, std::string_view heartbeat,
+                                   std::string_view token, std::string_view version,
+                                   std::optional<std::string_view> mid, const SubLimits& limits) {
+  if (key.empty() || key.size() > limits.max_key_bytes) return std::nullopt;
+  const auto hb = parse_go_int(heartbeat);
+  if (!hb || *hb < limits.min_heartbeat || *hb > limits.max_heartbeat) return std::nullopt;
+  if (token.size() > limits.max_token_bytes) return std::nullopt;
+  if (version.size() > limits.max_version_bytes) return std::nullopt;
+  SubRequest req;
+  if (mid) {
+    const auto m = parse_go_int(*mid);
+    if (!m || *m < 0) return std::nullopt;
+    req.resume_mid = *m;
+  }
+  req.key = key;
+  req.heartbeat = static_cast<int>(*hb);
+  req.token = token;
+  req.version = version;
+  return req;
+}
+
+}  // namespace
+
+CommandParser::CommandParser(CommandLimits limits) : limits_(limits) {}
+
+void CommandParser::reset() {
+  status_ = Status::need_more;
+  stage_ = Stage::count;
+  line_.clear();
+  total_ = 0;
+  arg_count_ = 0;
+  arg_len_ = 0;
+  args_.clear();
+}
+
+CommandParser::Status CommandParser::feed(std::string_view data, size_t& used) {
+  used = 0;
+  while (status_ == Status::need_more && used < data.size()) {
+    const std::string_view rest = data.substr(used);
+
+    // The longest the current line may be, CR LF included.
+    size_t cap;
+    if (stage_ == Stage::data) {
+      const auto len = static_cast<size_t>(arg_len_);
+      cap = len + 2;  // checked against every limit already
+      // Byte `len` of the data line must be CR: fail on it rather than on the LF that follows
+      // (an earlier LF is found below).
+      if (line_.size() <= len) {
+        const size_t at = len - line_.size();
+        if (at < rest.size() && rest[at] != '\r' &&
+            rest.substr(0, at).find('\n') == std::string_view::npos) {
+          used += at + 1;
+          return fail();
+        }
+      }
+    } else {
+      if (line_.empty() && rest[0] != (stage_ == Stage::count ? '*' : '$')) {
+        used += 1;
+        return fail();
+      }
+      // What the command needs after this line, at the least.
+      size_t after = 0;
+      if (stage_ == Stage::length) {
+        after = kMinDataLineBytes +
+                kMinElementBytes *
+                    static_cast<size_t>(arg_count_ - 1 - static_cast<int64_t>(args_.size()));
+      }
+      const size_t budget = total_ + after < limits_.max_command_bytes
+                                ? limits_.max_command_bytes - total_ - after
+                                : 0;
+      cap = std::min(limits_.max_line_bytes, budget);
+      if (cap <= line_.size()) {  // only with limits too small for any command
+        used += 1;
+        return fail();
+      }
+    }
+
+    // Up to `room` more bytes may belong to this line; the last of them must be LF.
+    const size_t room = cap - line_.size();
+    const size_t lf = rest.substr(0, room).find('\n');
+    if (lf == std::string_view::npos) {
+      if (rest.size() >= room) {  // the line is longer than allowed (or than len+2)
+        used += room;
+        return fail();
+      }
+      line_.append(rest);
+      used += rest.size();
+      return status_;
+    }
+    used += lf + 1;
+    std::string_view line = rest.substr(0, lf + 1);
+    if (!line_.empty()) {
+      line_.append(line);
+      line = line_;
+    }
+
+    if (stage_ != Stage::data) {
+      on_size_line(line);
+    } else if (line.size() != cap || line[line.size() - 2] != '\r') {
+      fail();  // LF inside the data, or no CR before the LF
+    } else {
+      total_ += line.size();
+      args_.emplace_back(line.substr(0, line.size() - 2));
+      if (static_cast<int64_t>(args_.size()) == arg_count_) {
+        status_ = Status::done;
+      } else {
+        stage_ = Stage::length;
+      }
+    }
+    line_.clear();
+  }
+  return status_;
+}
+
+CommandParser::Status CommandParser::on_size_line(std::string_view line) {
+  const size_t n = line.size();
+  // The prefix was checked on the line's first byte.
+  if (n <= 3 || line[n - 2] != '\r') return fail();
+  const auto value = parse_go_int(line.substr(1, n - 3));
+  if (!value) return fail();
+  total_ += n;
+  if (stage_ == Stage::count) {
+    if (*value < 1 || *value > limits_.max_args) return fail();
+    if (total_ + kMinElementBytes * static_cast<size_t>(*value) > limits_.max_command_bytes) {
+      return fail();
+    }
+    arg_count_ = *value;
+    args_.reserve(static_cast<size_t>(*value));
+    stage_ = Stage::length;
+    return status_;
+  }
+  // W1: a negative length crashed the original; W2: lengths are bounded.
+  if (*value < 0) return fail();
+  const auto len = static_cast<uint64_t>(*value);
+  if (len > limits_.max_arg_bytes || len + 2 > limits_.max_line_bytes) return fail();
+  const size_t later = static_cast<size_t>(arg_count_ - 1 - static_cast<int64_t>(args_.size()));
+  if (total_ + len + 2 + kMinElementBytes * later > limits_.max_command_bytes) return fail();
+  arg_len_ = *value;
+  stage_ = Stage::data;
+  return status_;
+}
+
+std::optional<SubRequest> parse_sub(const std::vector<std::string>& args, const SubLimits& limits) {
+  // sub key heartbeat [token [version [mid]]]
+  if (args.size() < 3 || args.size() > 6 || args[0] != "sub") return std::nullopt;
+  const std::string_view none;
+  return make_sub(
+      args[1], args[2], args.size() > 3 ? args[3] : none, args.size() > 4 ? args[4] : none,
+      args.size() > 5 ? std::optional<std::string_view>(args[5]) : std::nullopt, limits);
+}
+
+std::optional<SubRequest> parse_sub_query(
+    const std::vector<std::pair<std::string, std::string>>& query, const SubLimits& limits) {
+  // Go's url.Values.Get: the first value of a name, "" when absent.
+  auto get = [&query](std::string_view name) -> std::optional<std::string_view> {
+    for (const auto& [k, v] : query) {
+      if (k == name) return std::string_view(v);
+    }
+    return std::nullopt;
+  };
+  return make_sub(get("key").value_or(""), get("heartbeat").value_or(""), get("token").value_or(""),
+                  get("ver").value_or(""), get("mid"), limits);
+}
+
+std::optional<std::string> compact_json(std::string_view body) {
+  try {
+    // accept() is a SAX pass without recursion, so deep nesting cannot exhaust the stack;
+    // it rejects invalid UTF-8 and raw control characters inside strings.
+    if (!nlohmann::json::accept(body.begin(), body.end())) return std::nullopt;
+  } catch (const nlohmann::json::exception&) {
+    return std::nullopt;
+  }
+  return html_escape(strip_whitespace(body));
+}
+
+std::string encode_new(std::string_view compact_body, int64_t mid) {
+  if (compact_body.find_first_of("\r\n") != std::string_view::npos) {
+    return wrap(strip_whitespace(compact_body), mid);
+  }
+  return wrap(compact_body, mid);
+}
+
+std::string encode_old(std::string_view raw_body, int64_t mid) {
+  // dump() escapes '"', '\\' and every control character (CR and LF included).
+  const std::string quoted = nlohmann::json(std::string(raw_body))
+                                 .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return wrap(html_escape(quoted), mid);
+}
+
+void append_tcp_frame(std::string& out, std::string_view payload) {
+  out += '$';
+  out += std::to_string(payload.size());
+  out += "\r\n";
+  out += payload;
+  out += "\r\n";
+}
+
+}  // namespace appmsg::comet
