@@ -8,10 +8,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build-bench}
-if [[ ! -x $BUILD/src/comet/appmsg-comet ]]; then
+if [[ ! -f $BUILD/CMakeCache.txt ]]; then
   cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DAPPMSG_TESTS=OFF >/dev/null
-  cmake --build "$BUILD" --target appmsg-comet comet_bench >/dev/null
 fi
+cmake --build "$BUILD" --target appmsg-comet comet_bench >/dev/null
 tmp=$(mktemp -d /tmp/appmsg-bench.XXXXXX)
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 TCP=$(free_port) WS=$(free_port) RPC=$(free_port) STAT=$(free_port)

@@ -34,6 +34,8 @@ class ClientSession : public Subscriber, public std::enable_shared_from_this<Cli
 
   void start();
   void deliver(std::shared_ptr<const Message> msg) override;
+  boost::asio::any_io_executor executor() override { return socket_.get_executor(); }
+  void deliver_here(const Message& msg) override { enqueue_message(msg); }
   void close(CloseReason reason) override;
 
  private:

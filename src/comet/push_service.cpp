@@ -3,7 +3,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/post.hpp>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "comet/tcp_protocol.hpp"
 #include "common/message_nodes.hpp"
@@ -34,19 +36,79 @@ int64_t PushService::next_mid() {
   return mid;
 }
 
+namespace {
+
+// A body checked and encoded once: the payloads of every message carrying it differ only in
+// the mid ({"msg":...,"mid":N,"gid":0}), so a batch of one message to many keys pays for the
+// JSON work once.
+struct PreparedBody {
+  std::string raw;
+  std::optional<std::string> compact;
+  std::string new_head, old_head;  // payload up to the mid's digits
+};
+
+constexpr std::string_view kPayloadTail = ",\"gid\":0}";
+
+std::string head_of(std::string payload_with_mid_0) {
+  // "...,"mid":0,"gid":0}" -> "...,"mid":"
+  payload_with_mid_0.resize(payload_with_mid_0.size() - kPayloadTail.size() - 1);
+  return payload_with_mid_0;
+}
+
+void prepare(PreparedBody& p, const std::string& raw) {
+  if (!p.raw.empty() && p.raw == raw) return;
+  p.raw = raw;
+  p.compact = compact_json(raw);
+  if (!p.compact) return;
+  p.new_head = head_of(encode_new(*p.compact, 0));
+  p.old_head = head_of(encode_old(raw, 0));
+}
+
+std::string payload(const std::string& head, int64_t mid) {
+  std::string out;
+  out.reserve(head.size() + 20 + kPayloadTail.size());
+  out += head;
+  out += std::to_string(mid);
+  out += kPayloadTail;
+  return out;
+}
+
+// Deliveries grouped by the executor their connections live on: one job per executor.
+struct DeliveryGroup {
+  asio::any_io_executor ex;
+  std::vector<std::pair<ChannelTable::SubscriberPtr, std::shared_ptr<const Message>>> items;
+};
+
+void add_delivery(std::vector<DeliveryGroup>& groups, ChannelTable::SubscriberPtr s,
+                  std::shared_ptr<const Message> m) {
+  auto ex = s->executor();
+  for (auto& g : groups) {
+    if (g.ex == ex) {
+      g.items.emplace_back(std::move(s), std::move(m));
+      return;
+    }
+  }
+  groups.push_back({ex, {}});
+  groups.back().items.emplace_back(std::move(s), std::move(m));
+}
+
+}  // namespace
+
 asio::awaitable<std::vector<PushService::Result>> PushService::push(std::vector<Item> items) {
   std::vector<Result> results(items.size());
   json to_store = json::array();
   std::vector<size_t> stored_index;
+  std::vector<DeliveryGroup> groups;
+  PreparedBody body;
   for (size_t i = 0; i < items.size(); ++i) {
     auto& item = items[i];
     auto& r = results[i];
-    auto compact = compact_json(item.body);
-    if (item.key.empty() || item.key.size() > max_key_bytes_ || !compact || item.expire < 0 ||
+    prepare(body, item.body);
+    if (item.key.empty() || item.key.size() > max_key_bytes_ || !body.compact || item.expire < 0 ||
         item.expire > kMaxExpire) {
       r.code = push_error::param;
       r.error = item.key.empty() || item.key.size() > max_key_bytes_ ? "bad key"
-                : !compact                                           ? "message is not JSON"
+                : !body.compact                                      ? "message is not JSON"
                                                                      : "expire out of range";
       continue;
     }
@@ -57,18 +119,22 @@ asio::awaitable<std::vector<PushService::Result>> PushService::push(std::vector<
       stats_.channel_access.fetch_add(1, std::memory_order_relaxed);
       auto msg = std::make_shared<Message>();
       msg->mid = r.mid;
-      msg->new_payload = encode_new(*compact, r.mid);
-      msg->old_payload = encode_old(item.body, r.mid);
+      msg->new_payload = payload(body.new_head, r.mid);
+      msg->old_payload = payload(body.old_head, r.mid);
       std::shared_ptr<const Message> shared = std::move(msg);
-      for (auto& s : subs) s->deliver(shared);
+      for (auto& s : subs) add_delivery(groups, std::move(s), shared);
     }
     if (item.expire > 0) {
-      to_store.push_back({{"key", item.key},
-                          {"msg", std::move(*compact)},
-                          {"mid", r.mid},
-                          {"expire", item.expire}});
+      to_store.push_back(
+          {{"key", item.key}, {"msg", *body.compact}, {"mid", r.mid}, {"expire", item.expire}});
       stored_index.push_back(i);
     }
+  }
+  // Online delivery first, without waiting for the store.
+  for (auto& g : groups) {
+    asio::post(g.ex, [items = std::move(g.items)] {
+      for (auto& [s, m] : items) s->deliver_here(*m);
+    });
   }
   if (stored_index.empty()) co_return results;
 

@@ -5,6 +5,7 @@
 // the work to its own executor.
 #pragma once
 
+#include <boost/asio/any_io_executor.hpp>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -32,6 +33,10 @@ class Subscriber {
  public:
   virtual ~Subscriber() = default;
   virtual void deliver(std::shared_ptr<const Message> msg) = 0;
+  // The executor the connection lives on, and delivery for a caller already running there
+  // (a batch push hands each executor all its deliveries in one job).
+  virtual boost::asio::any_io_executor executor() = 0;
+  virtual void deliver_here(const Message& msg) = 0;
   virtual void close(CloseReason reason) = 0;
 };
 
