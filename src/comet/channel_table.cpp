@@ -72,6 +72,16 @@ size_t ChannelTable::count(std::string_view key) const {
   return it == sh.map.end() ? 0 : it->second.size();
 }
 
+std::vector<std::string> ChannelTable::keys() const {
+  std::vector<std::string> out;
+  out.reserve(channels());
+  for (auto& sh : shards_) {
+    std::lock_guard lock(sh.mu);
+    for (auto& [k, v] : sh.map) out.push_back(k);
+  }
+  return out;
+}
+
 std::vector<ChannelTable::SubscriberPtr> ChannelTable::take(std::string_view key) {
   Shard& sh = shard_for(key);
   std::lock_guard lock(sh.mu);

@@ -38,7 +38,8 @@ class ChannelTable {
   std::vector<SubscriberPtr> take(std::string_view key);
   // Removes every channel whose key satisfies `pred` and returns their connections.
   std::vector<SubscriberPtr> take_if(const std::function<bool(const std::string&)>& pred);
-  // Every key with its connection count (for /stat and tests).
+  // A copy of every key (for the presence refresh), one shard lock at a time.
+  std::vector<std::string> keys() const;
   size_t channels() const { return channels_.load(std::memory_order_relaxed); }
   size_t connections() const { return connections_.load(std::memory_order_relaxed); }
   size_t shard_count() const { return shards_.size(); }

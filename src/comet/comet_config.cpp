@@ -1,6 +1,10 @@
 // comet.conf -> CometConfig.
 #include "comet/comet_config.hpp"
 
+#include <stdexcept>
+
+#include "common/ketama.hpp"
+
 namespace appmsg::comet {
 
 namespace {
@@ -34,6 +38,21 @@ CometConfig CometConfig::load(const Config& c) {
   o.rpc_ping = ms(c, "rpc", "ping", o.rpc_ping);
   o.rpc_retry = ms(c, "rpc", "retry", o.rpc_retry);
   o.store_timeout = ms(c, "rpc", "store.timeout", o.store_timeout);
+
+  o.redis_ketama_base = static_cast<int>(c.get_int("redis", "ketama.base", o.redis_ketama_base));
+  if (o.redis_ketama_base <= 0) c.fail("redis", "ketama.base", "must be positive");
+  o.redis_timeout = ms(c, "redis", "command.timeout", o.redis_timeout);
+  for (auto& [name_weight, address] : c.entries("redis.source")) {
+    try {
+      auto [name, weight] = parse_weighted_name(name_weight);
+      o.redis_sources.push_back({name, weight, address});
+    } catch (const std::invalid_argument& e) {
+      c.fail("redis.source", name_weight, e.what());
+    }
+  }
+  o.presence_ttl = std::chrono::duration_cast<std::chrono::seconds>(
+      c.get_duration("presence", "ttl", o.presence_ttl));
+  if (o.presence_ttl.count() < 3) c.fail("presence", "ttl", "must be at least 3s");
 
   o.sndbuf = static_cast<int>(c.get_size("channel", "sndbuf.size", o.sndbuf));
   o.rcvbuf = static_cast<int>(c.get_size("channel", "rcvbuf.size", o.rcvbuf));

@@ -29,6 +29,16 @@ struct CometConfig {
   std::chrono::milliseconds rpc_ping{1000};
   std::chrono::milliseconds rpc_retry{1000};
   std::chrono::milliseconds store_timeout{2000};  // one save call to a message node
+  // [redis]: tokens (auth yes) and presence; no sources = no presence, and auth refuses all
+  struct RedisSource {
+    std::string name;
+    int weight = 1;
+    std::string address;
+  };
+  std::vector<RedisSource> redis_sources;
+  int redis_ketama_base = 255;
+  std::chrono::milliseconds redis_timeout{500};  // one command
+  std::chrono::seconds presence_ttl{90};         // refreshed every ttl/3
   // [channel]
   int sndbuf = 2048;
   int rcvbuf = 256;

@@ -10,8 +10,10 @@
 
 #include "comet/client_session.hpp"
 #include "comet/comet_rpc.hpp"
+#include "comet/presence.hpp"
 #include "comet/stats_http.hpp"
 #include "comet/tcp_listener.hpp"
+#include "comet/token_auth.hpp"
 
 namespace appmsg::comet {
 
@@ -39,6 +41,39 @@ CometService::CometService(asio::io_context& control, CometConfig config, size_t
   ctx->config = config_;
   ctx->table = &table_;
   ctx->stats = &stats_;
+  if (!config_.redis_sources.empty()) {
+    std::vector<RedisShards::Shard> shards;
+    for (auto& src : config_.redis_sources) {
+      RedisOptions ro;
+      ro.address = src.address;
+      ro.command_timeout = config_.redis_timeout;
+      shards.push_back({src.name, src.weight, ro});
+    }
+    redis_ = std::make_unique<RedisShards>(control_.get_executor(), std::move(shards),
+                                           config_.redis_ketama_base);
+    presence_ = std::make_unique<Presence>(control_.get_executor(), *redis_, table_,
+                                           config_.comet_node, config_.presence_ttl);
+    ctx->on_presence = [p = presence_.get()](const std::string& key, bool joined) {
+      p->changed(key, joined);
+    };
+    auth_ = std::make_unique<TokenAuth>(control_.get_executor(), *redis_);
+  }
+  if (config_.auth) {
+    if (auth_) {
+      ctx->authenticate = [a = auth_.get()](const SubRequest& req,
+                                            std::function<void(AuthResult)> done) {
+        a->check(req, std::move(done));
+      };
+    } else {
+      // auth without a token store: refuse everyone rather than let everyone in.
+      spdlog::error(
+          "comet: [channel] auth is on but [redis.source] is empty: every subscriber "
+          "gets -a");
+      ctx->authenticate = [](const SubRequest&, std::function<void(AuthResult)> done) {
+        done(AuthResult::bad_token);
+      };
+    }
+  }
   session_ctx_ = ctx;
   zk_ = std::make_unique<ZkClient>(control_.get_executor(),
                                    ZkOptions{config_.zk_addr, config_.zk_timeout});
@@ -99,6 +134,10 @@ asio::awaitable<void> CometService::start() {
   for (auto& bind : config_.stat_bind)
     stat_addresses_.push_back(with_port(bind, stat_server_->listen(bind)));
 
+  if (redis_) {
+    redis_->start();
+    presence_->start();
+  }
   zk_->start();
   store_->watch(*zk_);
   std::string prefix = config_.comet_path + "/" + config_.comet_node + "/";
@@ -126,9 +165,15 @@ asio::awaitable<void> CometService::stop() {
   co_await std::move(rpc_stop);
   auto stat_stop = stat_server_->stop(std::chrono::milliseconds(200));
   co_await std::move(stat_stop);
-  // Give the client contexts a moment to run the closes, then stop them.
+  // Give the client contexts a moment to run the closes (and report the leaves).
   asio::steady_timer t(control_, std::chrono::milliseconds(100));
   co_await t.async_wait(asio::use_awaitable);
+  if (presence_) {
+    presence_->stop();
+    auto flush = presence_->flush();  // the leaves of the connections just closed
+    co_await std::move(flush);
+    redis_->stop();
+  }
   pool_.stop();
 }
 

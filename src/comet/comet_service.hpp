@@ -21,11 +21,14 @@
 #include "common/http_server.hpp"
 #include "common/io_pool.hpp"
 #include "common/message_nodes.hpp"
+#include "common/redis_client.hpp"
 #include "common/zk_client.hpp"
 
 namespace appmsg::comet {
 
 class TcpListener;
+class Presence;
+class TokenAuth;
 
 class CometService : public Service {
  public:
@@ -55,6 +58,9 @@ class CometService : public Service {
   std::unique_ptr<ZkClient> zk_;
   std::unique_ptr<MessageNodes> store_;
   std::unique_ptr<PushService> push_;
+  std::unique_ptr<RedisShards> redis_;  // tokens and presence; null without [redis.source]
+  std::unique_ptr<Presence> presence_;
+  std::unique_ptr<TokenAuth> auth_;
   std::shared_ptr<HttpRouter> rpc_router_, stat_router_;
   std::unique_ptr<HttpServer> rpc_server_, stat_server_;
   std::vector<std::shared_ptr<TcpListener>> listeners_;

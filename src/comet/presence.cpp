@@ -1,0 +1,120 @@
+// Presence in Redis: batched writes, periodic refresh, guarded deletes.
+#include "comet/presence.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <map>
+
+namespace appmsg::comet {
+
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+// Deletes KEYS[1] only while it still names this node.
+constexpr const char* kDeleteIfMine =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end "
+    "return 0";
+}  // namespace
+
+Presence::Presence(asio::any_io_executor control, RedisShards& redis, ChannelTable& table,
+                   std::string node, std::chrono::seconds ttl)
+    : ex_(control),
+      redis_(redis),
+      table_(table),
+      node_(std::move(node)),
+      ttl_(ttl),
+      timer_(control) {}
+
+void Presence::changed(const std::string& key, bool joined) {
+  std::lock_guard lock(mu_);
+  pending_[key] = joined;
+}
+
+void Presence::start() {
+  asio::co_spawn(ex_, loop(), asio::detached);
+}
+
+void Presence::stop() {
+  stopped_ = true;
+  timer_.cancel();
+}
+
+asio::awaitable<void> Presence::loop() {
+  auto refresh_every = std::max<Clock::duration>(ttl_ / 3, std::chrono::seconds(1));
+  auto next_refresh = Clock::now() + refresh_every;
+  while (!stopped_) {
+    timer_.expires_after(std::chrono::seconds(1));
+    co_await timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (stopped_) break;
+    auto op = flush();
+    co_await std::move(op);
+    if (Clock::now() >= next_refresh) {
+      next_refresh = Clock::now() + refresh_every;
+      std::vector<std::pair<std::string, bool>> all;
+      for (auto& k : table_.keys()) all.emplace_back(std::move(k), true);
+      auto w = write(std::move(all));
+      co_await std::move(w);
+    }
+  }
+}
+
+asio::awaitable<void> Presence::flush() {
+  std::unordered_map<std::string, bool> changes;
+  {
+    std::lock_guard lock(mu_);
+    changes.swap(pending_);
+  }
+  std::vector<std::pair<std::string, bool>> list;
+  for (auto& [k, joined] : changes) {
+    // A leave while another connection of the key is still here is no leave.
+    list.emplace_back(k, joined || table_.count(k) > 0);
+  }
+  auto w = write(std::move(list));
+  co_await std::move(w);
+}
+
+asio::awaitable<void> Presence::write(std::vector<std::pair<std::string, bool>> changes) {
+  if (changes.empty()) co_return;
+  std::map<RedisClient*, std::vector<std::vector<std::string>>> by_shard;
+  const std::string ttl = std::to_string(ttl_.count());
+  for (auto& [key, present] : changes) {
+    std::string rkey = std::string(kPrefix) + key;
+    auto& cmds = by_shard[&redis_.for_key(rkey)];
+    if (present) {
+      cmds.push_back({"SET", rkey, node_, "EX", ttl});
+    } else {
+      cmds.push_back({"EVAL", kDeleteIfMine, "1", rkey, node_});
+    }
+  }
+  for (auto& [client, cmds] : by_shard) {
+    // In slices, so that one huge refresh does not hold a shard's connection for long.
+    for (size_t i = 0; i < cmds.size(); i += 1000) {
+      std::vector<std::vector<std::string>> slice(
+          cmds.begin() + static_cast<long>(i),
+          cmds.begin() + static_cast<long>(std::min(cmds.size(), i + 1000)));
+      std::string failure;
+      try {
+        auto op = client->pipeline(std::move(slice));
+        auto replies = co_await std::move(op);
+        for (auto& r : replies) {
+          if (r.is_error()) failure = r.str;
+        }
+      } catch (const std::exception& e) {
+        failure = e.what();
+      }
+      if (!failure.empty()) {
+        if (errors_.fetch_add(1, std::memory_order_relaxed) % 100 == 0) {
+          spdlog::warn("presence: writing to redis {} failed: {}", client->options().address,
+                       failure);
+        }
+      }
+    }
+  }
+}
+
+}  // namespace appmsg::comet

@@ -1,0 +1,48 @@
+// Token checks against Redis.
+#include "comet/token_auth.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+
+namespace appmsg::comet {
+
+namespace asio = boost::asio;
+
+std::string_view user_of_key(std::string_view key) {
+  return key.substr(0, key.find_first_of("_@"));
+}
+
+std::string_view user_of_token(std::string_view token) {
+  auto pos = token.find('_');
+  return pos == std::string_view::npos ? std::string_view() : token.substr(0, pos);
+}
+
+TokenAuth::TokenAuth(asio::any_io_executor control, RedisShards& redis)
+    : ex_(std::move(control)), redis_(redis) {}
+
+void TokenAuth::check(const SubRequest& req, std::function<void(AuthResult)> done) {
+  auto user = user_of_token(req.token);
+  if (user.empty() || user != user_of_key(req.key)) return done(AuthResult::bad_token);
+  asio::co_spawn(
+      ex_,
+      [this, token = req.token, done = std::move(done)]() -> asio::awaitable<void> {
+        AuthResult result = AuthResult::bad_token;
+        try {
+          std::vector<std::string> cmd{"EXISTS", token};
+          auto op = redis_.for_key(token).command(std::move(cmd));
+          auto reply = co_await std::move(op);
+          if (reply.type == RedisReply::Type::integer && reply.integer == 1)
+            result = AuthResult::ok;
+        } catch (const std::exception& e) {
+          if (errors_.fetch_add(1, std::memory_order_relaxed) % 100 == 0) {
+            spdlog::warn("auth: token lookup failed: {}", e.what());
+          }
+        }
+        done(result);
+      },
+      asio::detached);
+}
+
+}  // namespace appmsg::comet
