@@ -60,6 +60,9 @@ struct CometConfig {
 
   // Reads every key; throws ConfigError naming file and line for malformed values.
   static CometConfig load(const Config& c);
+  // The original's keys that are accepted but have no effect here, each with the reason; the
+  // daemon logs one warning per key present in the file.
+  static std::vector<std::string> ignored_keys(const Config& c);
 };
 
 }  // namespace appmsg::comet

@@ -179,7 +179,8 @@ WsFrameDecoder::Status WsFrameDecoder::feed(std::string_view data, size_t& used)
           len = 0;
           for (int i = 0; i < 8; ++i) len = (len << 8) | static_cast<uint8_t>(partial_[2 + i]);
         }
-        if (!control && message_.size() + len > max_message_) return Status::error;
+        // Never message_.size() + len: a 64-bit length would wrap (message_ <= max_message_).
+        if (!control && len > max_message_ - message_.size()) return Status::error;
         need = header + static_cast<size_t>(len);
       }
     }

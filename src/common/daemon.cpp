@@ -37,6 +37,7 @@ int run_daemon(
     config.get_int("base", "maxproc", 0);
     config.get_string("base", "pidfile", info.default_pidfile);
     config.get_string("base", "dir", "./");
+    if (info.validate) info.validate(config);
   } catch (const ConfigError& e) {
     std::cerr << info.program << ": " << e.what() << "\n";
     return 2;

@@ -28,6 +28,9 @@ struct DaemonInfo {
   std::string program;          // "appmsg-comet"
   std::string default_config;   // "./comet.conf"
   std::string default_pidfile;  // "/tmp/gopush-cluster-comet.pid"
+  // Reads the daemon's own keys; throws ConfigError (so -t and start-up report bad values with
+  // file and line, exit status 2).
+  std::function<void(const Config&)> validate;
   int control_threads = 0;      // threads running the main io_context; 0 = [base] maxproc
 };
 

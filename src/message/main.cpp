@@ -1,5 +1,5 @@
-// appmsg-message: entry point. Parses the command line and message.conf and runs the daemon life cycle;
-// the message's own services are added by their issues.
+// appmsg-message: entry point. Parses the command line and message.conf and runs the daemon life
+// cycle; the message's own services are added by their issues.
 #include <spdlog/spdlog.h>
 
 #include "common/daemon.hpp"
@@ -18,9 +18,11 @@ class MessageService : public appmsg::Service {
 }  // namespace
 
 int main(int argc, char** argv) {
-  return appmsg::run_daemon(argc, argv,
-                            {"appmsg-message", "./message.conf", "/tmp/gopush-cluster-message.pid"},
-                            [](boost::asio::io_context&, const appmsg::Config&) {
-                              return std::make_unique<MessageService>();
-                            });
+  appmsg::DaemonInfo info;
+  info.program = "appmsg-message";
+  info.default_config = "./message.conf";
+  info.default_pidfile = "/tmp/gopush-cluster-message.pid";
+  return appmsg::run_daemon(argc, argv, info, [](boost::asio::io_context&, const appmsg::Config&) {
+    return std::make_unique<MessageService>();
+  });
 }

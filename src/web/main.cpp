@@ -18,9 +18,11 @@ class WebService : public appmsg::Service {
 }  // namespace
 
 int main(int argc, char** argv) {
-  return appmsg::run_daemon(argc, argv,
-                            {"appmsg-web", "./web.conf", "/tmp/gopush-cluster-web.pid"},
-                            [](boost::asio::io_context&, const appmsg::Config&) {
-                              return std::make_unique<WebService>();
-                            });
+  appmsg::DaemonInfo info;
+  info.program = "appmsg-web";
+  info.default_config = "./web.conf";
+  info.default_pidfile = "/tmp/gopush-cluster-web.pid";
+  return appmsg::run_daemon(argc, argv, info, [](boost::asio::io_context&, const appmsg::Config&) {
+    return std::make_unique<WebService>();
+  });
 }
