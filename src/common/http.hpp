@@ -23,7 +23,7 @@ struct HttpRequest {
   std::string body;
   std::string remote_address;  // "ip:port"
 
-  // First value of a query parameter, then of a form field (first wins, as Go's FormValue).
+  // First value of a query parameter, else of a form field (the first of repeated ones wins).
   std::optional<std::string_view> param(std::string_view name) const;
   std::string_view param_or(std::string_view name, std::string_view def = {}) const;
   std::optional<std::string_view> header(std::string_view name) const;  // case-insensitive
