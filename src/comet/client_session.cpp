@@ -136,6 +136,9 @@ void ClientSession::subscribe(SubRequest req, std::string leftover) {
   if (ctx_->on_presence) ctx_->on_presence(key_, true);
   send_reply(kReplyHeartbeat);
   read_deadline_ = Clock::now() + heartbeat_ + ctx_->config.heartbeat_grace;
+  // The timer still waits for the first-command deadline; when the heartbeat one comes first,
+  // it must wake for that (a later deadline needs nothing: the timer re-arms when it fires).
+  if (!closed_ && timer_at_ > read_deadline_) arm_timer(read_deadline_);
   if (!leftover.empty() && !on_client_bytes(leftover)) return do_close(CloseReason::protocol);
   read_heartbeats();
 }
@@ -239,6 +242,26 @@ void ClientSession::enqueue(std::string_view bytes) {
 
 void ClientSession::flush() {
   if (writing_ || pending_.empty() || !socket_.is_open()) return;
+  // Hand the socket what it takes now; only the rest waits for an asynchronous write. So a
+  // message counts as waiting (msgbuf_num) only while the socket is really full, not while the
+  // handler of a write the kernel already took is queued behind a burst of deliveries (a batch
+  // of more than msgbuf_num messages to one key would otherwise close a healthy client).
+  error_code ec;
+  if (!socket_.non_blocking()) socket_.non_blocking(true, ec);
+  size_t written = ec ? 0 : socket_.write_some(asio::buffer(pending_), ec);
+  if (ec && ec != asio::error::would_block && ec != asio::error::try_again) {
+    ctx_->stats->message_failed.fetch_add(pending_messages_, std::memory_order_relaxed);
+    return do_close(CloseReason::client);
+  }
+  if (written == pending_.size()) {
+    ctx_->stats->message_succeed.fetch_add(pending_messages_, std::memory_order_relaxed);
+    pending_messages_ = 0;
+    pending_.clear();
+    if (pending_.capacity() > kKeepBufferBytes) std::string().swap(pending_);
+    if (close_after_write_) do_close(CloseReason::protocol);
+    return;
+  }
+  pending_.erase(0, written);
   writing_ = true;
   writing_buf_.swap(pending_);
   int messages = pending_messages_;

@@ -1,0 +1,53 @@
+// The message node's settings: every key of message.conf with its default, in one place
+// (spec/message.md section 6, plus the keys this implementation adds). Pure: reads a Config.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "common/config.hpp"
+
+namespace appmsg::message {
+
+struct Source {
+  std::string name;  // ring identity
+  int weight = 1;
+  std::string address;  // host:port (redis) or DSN (mysql)
+};
+
+struct MessageConfig {
+  // [base]
+  std::vector<std::string> rpc_bind{"localhost:8070"};
+  std::vector<std::string> stat_bind{"localhost:8172"};
+  int weight = 1;
+  // [rpc]
+  std::string rpc_secret;
+  // [storage]
+  std::string type = "redis";
+  size_t max_key_bytes = 255;    // [storage] key.max
+  size_t max_msg_bytes = 65535;  // [storage] msg.max (the MySQL blob)
+  int64_t max_expire = 365LL * 24 * 3600;
+  int max_get = 1000;  // messages per get, at most
+  // [redis]
+  int store = 20;                                  // messages kept per key (0 keeps none)
+  int redis_ketama_base = 255;                     // 0 crashed the original; here 255 when missing
+  std::chrono::milliseconds redis_timeout{1000};   // one command ([redis] command.timeout)
+  std::chrono::milliseconds sweep_interval{1000};  // [redis] sweep.interval
+  int sweep_keys = 100;                            // keys examined per shard per sweep
+  std::vector<Source> redis_sources;
+  // [mysql]
+  std::chrono::milliseconds mysql_clean{3600 * 1000};
+  int mysql_ketama_base = 255;
+  int mysql_connections = 4;  // per shard
+  std::vector<Source> mysql_sources;
+  // [zookeeper]
+  std::string zk_addr = "localhost:2181";
+  std::chrono::milliseconds zk_timeout{30000};
+  std::string zk_path = "/gopush-cluster-message";
+
+  static MessageConfig load(const Config& c);  // throws ConfigError
+  static std::vector<std::string> ignored_keys(const Config& c);
+};
+
+}  // namespace appmsg::message

@@ -1,0 +1,20 @@
+// Counters of the message node, read by /stat (JSON) and /metrics (Prometheus text).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+namespace appmsg::message {
+
+struct MessageStats {
+  using Counter = std::atomic<uint64_t>;
+  Counter saves{0}, save_errors{0}, gets{0}, get_errors{0}, deletes{0}, delete_errors{0};
+  Counter param_errors{0};
+  Counter latency_us_sum{0}, calls{0};
+
+  std::string json() const;
+  std::string metrics(const std::string& backend) const;
+};
+
+}  // namespace appmsg::message

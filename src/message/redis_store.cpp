@@ -1,0 +1,211 @@
+// Redis backend: pipelined saves per shard, reads with a limit, expiry on read and by sweep.
+#include "message/redis_store.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <ctime>
+#include <map>
+#include <nlohmann/json.hpp>
+
+namespace appmsg::message {
+
+namespace asio = boost::asio;
+using nlohmann::json;
+using Command = std::vector<std::string>;
+
+namespace {
+
+std::vector<RedisShards::Shard> shard_list(const MessageConfig& cfg) {
+  std::vector<RedisShards::Shard> out;
+  for (auto& s : cfg.redis_sources) {
+    RedisOptions o;
+    o.address = s.address;
+    o.command_timeout = cfg.redis_timeout;
+    out.push_back({s.name, s.weight, o});
+  }
+  return out;
+}
+
+int64_t now_unix() {
+  return static_cast<int64_t>(std::time(nullptr));
+}
+
+// A member's expiry; nullopt when it is not our JSON (it is then treated as garbage).
+std::optional<std::pair<int64_t, std::string>> parse_member(const std::string& member) {
+  auto j = json::parse(member, nullptr, false);
+  if (!j.is_object() || !j.contains("msg") || !j.contains("expire") ||
+      !j["expire"].is_number_integer()) {
+    return std::nullopt;
+  }
+  return std::make_pair(j["expire"].get<int64_t>(), j["msg"].dump());
+}
+
+}  // namespace
+
+RedisStore::RedisStore(asio::any_io_executor ex, const MessageConfig& cfg)
+    : ex_(ex),
+      cfg_(cfg),
+      shards_(ex, shard_list(cfg), cfg.redis_ketama_base),
+      sweep_timer_(ex),
+      cursors_(shards_.size(), "0") {}
+
+void RedisStore::start() {
+  shards_.start();
+  asio::co_spawn(ex_, sweep_loop(), asio::detached);
+}
+
+void RedisStore::stop() {
+  stopped_ = true;
+  sweep_timer_.cancel();
+  shards_.stop();
+}
+
+std::string RedisStore::shard_of(const std::string& key) const {
+  return shards_.shard_name(key);
+}
+
+std::string RedisStore::member(const StoredMessage& m) {
+  return "{\"msg\":" + m.msg + ",\"expire\":" + std::to_string(m.expire_at) +
+         ",\"mid\":" + std::to_string(m.mid) + "}";
+}
+
+asio::awaitable<std::vector<std::optional<std::string>>> RedisStore::save(
+    std::vector<StoredMessage> items) {
+  std::vector<std::optional<std::string>> errors(items.size());
+  // Four commands per item, grouped by shard, one pipeline per shard.
+  std::map<RedisClient*, std::vector<size_t>> by_shard;
+  for (size_t i = 0; i < items.size(); ++i) by_shard[&shards_.for_key(items[i].key)].push_back(i);
+  const std::string keep_from = "-" + std::to_string(cfg_.store + 1);
+  const int64_t now = now_unix();
+  for (auto& [client, indexes] : by_shard) {
+    std::vector<Command> cmds;
+    cmds.reserve(indexes.size() * 4);
+    for (size_t i : indexes) {
+      auto& m = items[i];
+      std::string ttl = std::to_string(std::max<int64_t>(m.expire_at - now, 1));
+      cmds.push_back({"ZADD", m.key, std::to_string(m.mid), member(m)});
+      cmds.push_back({"ZREMRANGEBYRANK", m.key, "0", keep_from});
+      cmds.push_back({"EXPIRE", m.key, ttl, "NX"});  // a TTL for a key that has none
+      cmds.push_back({"EXPIRE", m.key, ttl, "GT"});  // and as far as its furthest message
+    }
+    std::string failure;
+    std::vector<RedisReply> replies;
+    try {
+      auto op = client->pipeline(std::move(cmds));
+      replies = co_await std::move(op);
+    } catch (const std::exception& e) {
+      failure = std::string("redis ") + client->options().address + ": " + e.what();
+    }
+    for (size_t n = 0; n < indexes.size(); ++n) {
+      if (!failure.empty()) {
+        errors[indexes[n]] = failure;
+        continue;
+      }
+      for (size_t c = 0; c < 4; ++c) {
+        auto& r = replies[n * 4 + c];
+        if (r.is_error()) errors[indexes[n]] = "redis: " + r.str;
+      }
+    }
+  }
+  co_return errors;
+}
+
+asio::awaitable<GetResult> RedisStore::get(std::string key, int64_t after_mid, int limit) {
+  auto& client = shards_.for_key(key);
+  Command cmd{"ZRANGEBYSCORE", key, "(" + std::to_string(after_mid), "+inf", "WITHSCORES",
+              "LIMIT",         "0", std::to_string(limit + 1)};
+  auto op = client.command(std::move(cmd));
+  RedisReply reply = co_await std::move(op);
+  if (reply.is_error()) throw std::runtime_error("redis: " + reply.str);
+  GetResult out;
+  std::vector<std::string> expired;
+  const int64_t now = now_unix();
+  size_t raw = reply.elements.size() / 2;
+  for (size_t i = 0; i + 1 < reply.elements.size(); i += 2) {
+    const std::string& mid_text = reply.elements[i + 1].str;
+    auto parsed = parse_member(reply.elements[i].str);
+    if (!parsed || parsed->first < now) {  // visible while now <= expire
+      expired.push_back(reply.elements[i].str);
+      continue;
+    }
+    if (static_cast<int>(out.messages.size()) == limit) break;
+    out.messages.emplace_back(std::stoll(mid_text), std::move(parsed->second));
+  }
+  out.more = raw > static_cast<size_t>(limit);
+  if (!expired.empty()) {
+    // Removed in the background: the caller does not wait for the cleanup.
+    Command zrem{"ZREM", key};
+    zrem.insert(zrem.end(), expired.begin(), expired.end());
+    asio::co_spawn(
+        ex_,
+        [&client, zrem = std::move(zrem)]() mutable -> asio::awaitable<void> {
+          try {
+            auto op = client.command(std::move(zrem));
+            co_await std::move(op);
+          } catch (const std::exception&) {
+            // The next read or the sweep finds them again.
+          }
+        },
+        asio::detached);
+  }
+  co_return out;
+}
+
+asio::awaitable<void> RedisStore::remove(std::string key) {
+  Command cmd{"DEL", key};
+  auto op = shards_.for_key(key).command(std::move(cmd));
+  RedisReply reply = co_await std::move(op);
+  if (reply.is_error()) throw std::runtime_error("redis: " + reply.str);
+}
+
+asio::awaitable<void> RedisStore::sweep_loop() {
+  while (!stopped_) {
+    sweep_timer_.expires_after(cfg_.sweep_interval);
+    co_await sweep_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (stopped_) break;
+    try {
+      auto op = sweep_once();
+      co_await std::move(op);
+    } catch (const std::exception& e) {
+      spdlog::debug("sweep: {}", e.what());
+    }
+  }
+}
+
+// Walks each shard's sorted sets with SCAN, a few keys per call, and removes expired members.
+asio::awaitable<size_t> RedisStore::sweep_once() {
+  size_t removed = 0;
+  const int64_t now = now_unix();
+  for (size_t s = 0; s < shards_.size(); ++s) {
+    auto& client = shards_.at(s);
+    if (!client.connected()) continue;
+    Command scan{"SCAN", cursors_[s], "COUNT", std::to_string(cfg_.sweep_keys), "TYPE", "zset"};
+    auto op = client.command(std::move(scan));
+    RedisReply reply = co_await std::move(op);
+    if (reply.type != RedisReply::Type::array || reply.elements.size() != 2) continue;
+    cursors_[s] = reply.elements[0].str;
+    for (auto& k : reply.elements[1].elements) {
+      Command range{"ZRANGE", k.str, "0", "-1"};
+      auto rop = client.command(std::move(range));
+      RedisReply members = co_await std::move(rop);
+      Command zrem{"ZREM", k.str};
+      for (auto& m : members.elements) {
+        auto parsed = parse_member(m.str);
+        // Only our members: a member that is not our JSON may belong to something else.
+        if (parsed && parsed->first < now) zrem.push_back(m.str);
+      }
+      if (zrem.size() > 2) {
+        removed += zrem.size() - 2;
+        auto zop = client.command(std::move(zrem));
+        co_await std::move(zop);
+      }
+    }
+  }
+  co_return removed;
+}
+
+}  // namespace appmsg::message
