@@ -118,8 +118,19 @@ int run_daemon(
   }
 
   std::vector<std::thread> pool;
-  for (int i = 1; i < threads; ++i) pool.emplace_back([&] { io.run(); });
-  io.run();
+  // A handler that throws is a bug: it is logged and the context keeps serving.
+  auto run = [&io] {
+    for (;;) {
+      try {
+        io.run();
+        return;
+      } catch (const std::exception& e) {
+        spdlog::critical("unhandled exception: {}", e.what());
+      }
+    }
+  };
+  for (int i = 1; i < threads; ++i) pool.emplace_back(run);
+  run();
   for (auto& t : pool) t.join();
   spdlog::info("{} stopped", info.program);
   spdlog::default_logger()->flush();

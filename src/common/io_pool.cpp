@@ -2,6 +2,7 @@
 #include "common/io_pool.hpp"
 
 #include <boost/asio/executor_work_guard.hpp>
+#include <spdlog/spdlog.h>
 
 namespace appmsg {
 
@@ -17,7 +18,20 @@ IoPool::~IoPool() {
 }
 
 void IoPool::start() {
-  for (auto& c : contexts_) threads_.emplace_back([ctx = c.get()] { ctx->run(); });
+  for (auto& c : contexts_) {
+    threads_.emplace_back([ctx = c.get()] {
+      // A handler that throws is a bug; it is logged and the context goes on serving the
+      // other connections instead of taking the process down.
+      for (;;) {
+        try {
+          ctx->run();
+          return;
+        } catch (const std::exception& e) {
+          spdlog::critical("io thread: unhandled exception: {}", e.what());
+        }
+      }
+    });
+  }
 }
 
 void IoPool::stop() {
