@@ -17,6 +17,7 @@
 #include <boost/beast/websocket.hpp>
 #include <chrono>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -96,7 +97,7 @@ class TcpClient : public std::enable_shared_from_this<TcpClient> {
     sock_.async_connect(server, [self = shared_from_this()](error_code ec) {
       if (ec) return self->fail();
       std::string cmd = "*5\r\n$3\r\nsub\r\n$" + std::to_string(self->key_.size()) + "\r\n" +
-                        self->key_ + "\r\n$3\r\n300\r\n$0\r\n\r\n$1\r\n1\r\n";
+                        self->key_ + "\r\n$2\r\n60\r\n$0\r\n\r\n$1\r\n1\r\n";
       auto buf = std::make_shared<std::string>(std::move(cmd));
       asio::async_write(self->sock_, asio::buffer(*buf), [self, buf](error_code ec, size_t) {
         if (ec) return self->fail();
@@ -170,7 +171,7 @@ class WsClient : public std::enable_shared_from_this<WsClient> {
     s.bind(tcp::endpoint(asio::ip::make_address(source), 0));
     s.async_connect(server, [self = shared_from_this(), host](error_code ec) {
       if (ec) return self->fail();
-      self->ws_.async_handshake(host, "/sub?key=" + self->key_ + "&heartbeat=300&ver=1",
+      self->ws_.async_handshake(host, "/sub?key=" + self->key_ + "&heartbeat=60&ver=1",
                                 [self](error_code ec) {
                                   if (ec) return self->fail();
                                   self->read();
@@ -291,6 +292,18 @@ int main(int argc, char** argv) {
     io.run_for(std::chrono::milliseconds(50));
   }
   double connect_s = std::chrono::duration<double>(Clock::now() - started).count();
+  // Heartbeats every 30 s (the clients subscribe with heartbeat 60), for as long as the run lasts.
+  asio::steady_timer hb_timer(io);
+  std::function<void()> heartbeat_all = [&] {
+    hb_timer.expires_after(std::chrono::seconds(30));
+    hb_timer.async_wait([&](error_code ec) {
+      if (ec) return;
+      for (auto& c : tcp_clients) c->heartbeat();
+      for (auto& c : ws_clients) c->heartbeat();
+      heartbeat_all();
+    });
+  };
+  heartbeat_all();
   json result{{"mode", o.mode}, {"proto", o.proto}, {"conns", o.conns}, {"ready", st.ready},
               {"failed", st.closed}, {"connect_seconds", connect_s}};
   std::cout << "connections ready     " << st.ready << " of " << o.conns << " in " << connect_s
