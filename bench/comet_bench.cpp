@@ -6,8 +6,8 @@
 //   comet_bench --mode throughput --conns 1000  --seconds 10         deliveries/s via push_batch
 //   comet_bench --mode latency    --conns 1000  --rate 10000         push-to-receive percentiles
 //   comet_bench --mode batch      --conns 1000  --batch 1000         one push_batch to K keys
-// Common: --proto tcp|ws --client HOST:PORT --rpc HOST:PORT --secret S --sources 127.0.0.2-127.0.0.9
-// Prints a table and one JSON line. Bounded: every mode stops by itself.
+// Common: --proto tcp|ws --client HOST:PORT --rpc HOST:PORT --secret S --sources
+// 127.0.0.2-127.0.0.9 Prints a table and one JSON line. Bounded: every mode stops by itself.
 #include <netinet/in.h>
 #include <sys/resource.h>
 
@@ -36,8 +36,8 @@ using boost::system::error_code;
 namespace {
 
 struct Options {
-  std::string mode = "throughput", proto = "tcp", client = "127.0.0.1:6969",
-              rpc = "127.0.0.1:6970", secret, sources = "127.0.0.2-127.0.0.9";
+  std::string mode = "throughput", proto = "tcp", client = "127.0.0.1:6969", rpc = "127.0.0.1:6970",
+              secret, sources = "127.0.0.2-127.0.0.9";
   int conns = 1000, seconds = 10, rate = 10000, batch = 1000, comet_pid = 0, senders = 4;
   int body_bytes = 32;
 };
@@ -87,7 +87,8 @@ void on_payload(Stats& st, std::string_view payload) {
 
 class TcpClient : public std::enable_shared_from_this<TcpClient> {
  public:
-  TcpClient(asio::io_context& io, Stats& st, std::string key) : sock_(io), st_(st), key_(std::move(key)) {}
+  TcpClient(asio::io_context& io, Stats& st, std::string key)
+      : sock_(io), st_(st), key_(std::move(key)) {}
   void start(const tcp::endpoint& server, const std::string& source) {
     sock_.open(tcp::v4());
     sock_.set_option(asio::socket_base::reuse_address(true));
@@ -107,13 +108,12 @@ class TcpClient : public std::enable_shared_from_this<TcpClient> {
   }
   void heartbeat() {
     static const char h = 'h';
-    asio::async_write(sock_, asio::buffer(&h, 1), [self = shared_from_this()](error_code, size_t) {});
+    asio::async_write(sock_, asio::buffer(&h, 1),
+                      [self = shared_from_this()](error_code, size_t) {});
   }
 
  private:
-  void fail() {
-    ++st_.closed;
-  }
+  void fail() { ++st_.closed; }
   void read() {
     sock_.async_read_some(asio::buffer(buf_ + used_, sizeof(buf_) - used_),
                           [self = shared_from_this()](error_code ec, size_t n) {
@@ -162,7 +162,8 @@ class TcpClient : public std::enable_shared_from_this<TcpClient> {
 
 class WsClient : public std::enable_shared_from_this<WsClient> {
  public:
-  WsClient(asio::io_context& io, Stats& st, std::string key) : ws_(io), st_(st), key_(std::move(key)) {}
+  WsClient(asio::io_context& io, Stats& st, std::string key)
+      : ws_(io), st_(st), key_(std::move(key)) {}
   void start(const tcp::endpoint& server, const std::string& source, const std::string& host) {
     auto& s = beast::get_lowest_layer(ws_).socket();
     s.open(tcp::v4());
@@ -182,9 +183,8 @@ class WsClient : public std::enable_shared_from_this<WsClient> {
     if (writing_) return;
     writing_ = true;
     static const char h = 'h';
-    ws_.async_write(asio::buffer(&h, 1), [self = shared_from_this()](error_code, size_t) {
-      self->writing_ = false;
-    });
+    ws_.async_write(asio::buffer(&h, 1),
+                    [self = shared_from_this()](error_code, size_t) { self->writing_ = false; });
   }
 
  private:
@@ -212,7 +212,9 @@ class WsClient : public std::enable_shared_from_this<WsClient> {
   bool ready_ = false, writing_ = false;
 };
 
-std::string key_of(int i) { return "bench-" + std::to_string(i) + "@user"; }
+std::string key_of(int i) {
+  return "bench-" + std::to_string(i) + "@user";
+}
 
 std::string body(int64_t t, int pad) {
   return "{\"t\":" + std::to_string(t) + ",\"p\":\"" + std::string(std::max(pad, 0), 'x') + "\"}";
@@ -229,20 +231,34 @@ Options parse(int argc, char** argv) {
   Options o;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string k = argv[i], v = argv[i + 1];
-    if (k == "--mode") o.mode = v;
-    else if (k == "--proto") o.proto = v;
-    else if (k == "--client") o.client = v;
-    else if (k == "--rpc") o.rpc = v;
-    else if (k == "--secret") o.secret = v;
-    else if (k == "--sources") o.sources = v;
-    else if (k == "--conns") o.conns = std::stoi(v);
-    else if (k == "--seconds") o.seconds = std::stoi(v);
-    else if (k == "--rate") o.rate = std::stoi(v);
-    else if (k == "--batch") o.batch = std::stoi(v);
-    else if (k == "--comet-pid") o.comet_pid = std::stoi(v);
-    else if (k == "--senders") o.senders = std::stoi(v);
-    else if (k == "--body") o.body_bytes = std::stoi(v);
-    else throw std::invalid_argument("unknown option " + k);
+    if (k == "--mode")
+      o.mode = v;
+    else if (k == "--proto")
+      o.proto = v;
+    else if (k == "--client")
+      o.client = v;
+    else if (k == "--rpc")
+      o.rpc = v;
+    else if (k == "--secret")
+      o.secret = v;
+    else if (k == "--sources")
+      o.sources = v;
+    else if (k == "--conns")
+      o.conns = std::stoi(v);
+    else if (k == "--seconds")
+      o.seconds = std::stoi(v);
+    else if (k == "--rate")
+      o.rate = std::stoi(v);
+    else if (k == "--batch")
+      o.batch = std::stoi(v);
+    else if (k == "--comet-pid")
+      o.comet_pid = std::stoi(v);
+    else if (k == "--senders")
+      o.senders = std::stoi(v);
+    else if (k == "--body")
+      o.body_bytes = std::stoi(v);
+    else
+      throw std::invalid_argument("unknown option " + k);
   }
   return o;
 }
@@ -304,8 +320,8 @@ int main(int argc, char** argv) {
     });
   };
   heartbeat_all();
-  json result{{"mode", o.mode}, {"proto", o.proto}, {"conns", o.conns}, {"ready", st.ready},
-              {"failed", st.closed}, {"connect_seconds", connect_s}};
+  json result{{"mode", o.mode},    {"proto", o.proto},    {"conns", o.conns},
+              {"ready", st.ready}, {"failed", st.closed}, {"connect_seconds", connect_s}};
   std::cout << "connections ready     " << st.ready << " of " << o.conns << " in " << connect_s
             << " s (" << st.closed << " failed)\n";
 

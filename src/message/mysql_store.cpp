@@ -75,10 +75,11 @@ asio::awaitable<std::vector<std::optional<std::string>>> MysqlStore::save(
           "ON DUPLICATE KEY UPDATE ttl=VALUES(ttl), msg=VALUES(msg)",
           std::move(insert), kDeadline);
       co_await std::move(op);
-      // Keep the newest `store` messages of the key.
+      // Keep the newest `store` messages of the key: the subquery is the newest mid beyond
+      // them (NULL while there are at most `store`), and it goes with everything older.
       Params trim{m.key, m.key, static_cast<int64_t>(cfg_.store)};
       auto top = pool.execute(
-          "DELETE FROM private_msg WHERE skey=? AND mid < (SELECT mid FROM (SELECT mid FROM "
+          "DELETE FROM private_msg WHERE skey=? AND mid <= (SELECT mid FROM (SELECT mid FROM "
           "private_msg WHERE skey=? ORDER BY mid DESC LIMIT 1 OFFSET ?) AS keep)",
           std::move(trim), kDeadline);
       co_await std::move(top);

@@ -16,6 +16,7 @@
 // need the spec's keys delete them first) and its own MySQL database, so their order does not
 // matter. Time bounds are generous limits, never a measure of speed.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -27,7 +28,6 @@
 #include <optional>
 #include <string>
 #include <thread>
-#include <unistd.h>
 #include <vector>
 
 #include "common/ketama.hpp"
@@ -153,7 +153,8 @@ class MessageTest : public ::testing::Test {
                        {"redis2", 1, servers->redis2.address()}};
     c.sweep_interval = 3600s;  // tests of the sweep set it small
     if (backend == Backend::mysql) {
-      c.mysql_sources = {{"mysql1", 1, "root@tcp(" + servers->maria().address() + ")/" + database()}};
+      c.mysql_sources = {
+          {"mysql1", 1, "root@tcp(" + servers->maria().address() + ")/" + database()}};
     }
     c.zk_addr = servers->zk.connect_string();
     c.zk_timeout = 4000ms;
@@ -306,7 +307,9 @@ TEST_P(BothBackendsTest, save_and_get_round_trip_msg_as_json_value_and_as_json_t
       {"msgs",
        json::array({
            json{{"msg", {{"text", "hi <b>&"}, {"n", 1}}}, {"mid", 1418282661123456}, {"gid", 0}},
-           json{{"msg", {{"text", "\xE4\xBD\xA0\xE5\xA5\xBD"}}}, {"mid", 1418282661123457}, {"gid", 0}},
+           json{{"msg", {{"text", "\xE4\xBD\xA0\xE5\xA5\xBD"}}},
+                {"mid", 1418282661123457},
+                {"gid", 0}},
            json{{"msg", "just a string"}, {"mid", 1418282661123458}, {"gid", 0}},
            json{{"msg", json::array({1, 2, 3})}, {"mid", 1418282661123459}, {"gid", 0}},
        })},
@@ -388,11 +391,14 @@ TEST_P(BothBackendsTest, saving_the_same_mid_again_is_a_success_and_keeps_one_co
 TEST_P(BothBackendsTest, expired_messages_are_not_returned) {
   start(config());
   const std::string k = key("expiry");
+  const std::string alone = key("expiry_alone");
   save(k, json{{"m", 1}}, 1, 1);    // expires in a second
   save(k, json{{"m", 2}}, 2, 600);  // keeps the key alive (its TTL) meanwhile
+  save(alone, json{{"m", 1}}, 1, 1);
   const int64_t saved_at = now_unix();
   EXPECT_EQ(mids_of(get(k)), (std::vector<int64_t>{1, 2}));  // still visible
-  sleep_past(saved_at + 1);  // now > expire_at of mid 1
+  sleep_past(saved_at + 1);                                  // now > expire_at of mid 1
+  EXPECT_EQ(get(alone), (json{{"msgs", json::array()}, {"more", false}}));
   EXPECT_EQ(mids_of(get(k)), (std::vector<int64_t>{2}));
   EXPECT_EQ(mids_of(get(k, 0, 1)), (std::vector<int64_t>{2}));
   if (GetParam() == Backend::redis) {
@@ -442,7 +448,8 @@ TEST_P(BothBackendsTest, bad_parameters_are_code_100_and_store_nothing) {
   EXPECT_EQ(code("save", save_params({{"key", std::string(256, 'k')}})), message_error::param);
   EXPECT_EQ(code("save", save_params({{"msg", "not json"}})), message_error::param);
   EXPECT_EQ(code("save", save_params({{"msg", nullptr}})), message_error::param);
-  EXPECT_EQ(code("save", save_params({{"msg", json{{"big", std::string(70000, 'x')}}}})), message_error::param);
+  EXPECT_EQ(code("save", save_params({{"msg", json{{"big", std::string(70000, 'x')}}}})),
+            message_error::param);
   EXPECT_EQ(code("save", save_params({{"mid", -1}})), message_error::param);
   EXPECT_EQ(code("save", save_params({{"mid", nullptr}})), message_error::param);
   EXPECT_EQ(code("save", save_params({{"mid", int64_t{1} << 53}})), message_error::param);
@@ -528,7 +535,8 @@ TEST_F(MessageTest, every_saved_key_has_a_ttl_that_follows_its_furthest_expiry) 
   std::vector<std::string> keys;
   for (int i = 0; i < 20; ++i) {
     keys.push_back(key("ttl_batch_" + std::to_string(i)));
-    items.push_back({{"key", keys.back()}, {"msg", json{{"i", i}}}, {"mid", i + 1}, {"expire", 50}});
+    items.push_back(
+        {{"key", keys.back()}, {"msg", json{{"i", i}}}, {"mid", i + 1}, {"expire", 50}});
   }
   EXPECT_EQ(call("save_batch", json{{"items", items}}).at("errors"), json::array());
   for (auto& bk : keys) {
@@ -585,9 +593,11 @@ TEST_F(MessageTest, background_sweep_removes_expired_members_of_keys_nobody_read
 TEST_F(MessageTest, batch_save_puts_each_key_on_its_ring_shard) {
   start(config());
   // The spec's vectors for redis1:1, redis2:1, base 255.
-  const std::vector<std::pair<std::string, size_t>> vectors = {
-      {"10001@user", 1}, {"10002@user", 0}, {"10003@user", 1}, {"10001_chrome-39-123@user", 1},
-      {"app1@app", 0}};
+  const std::vector<std::pair<std::string, size_t>> vectors = {{"10001@user", 1},
+                                                               {"10002@user", 0},
+                                                               {"10003@user", 1},
+                                                               {"10001_chrome-39-123@user", 1},
+                                                               {"app1@app", 0}};
   for (auto& [k, server] : vectors) delete_everywhere(k);
   std::vector<std::pair<std::string, size_t>> expected = vectors;
   StorageRing ring({{"redis1", 1}, {"redis2", 1}}, 255);
@@ -620,7 +630,7 @@ TEST_F(MessageTest, batch_save_puts_each_key_on_its_ring_shard) {
 }
 
 TEST_F(MessageTest, a_shard_that_is_down_fails_only_its_keys_within_the_deadline) {
-  start(config());  // [redis] command.timeout 1 s
+  start(config());                                              // [redis] command.timeout 1 s
   const std::string down = "10001@user", down2 = "10003@user";  // redis2
   const std::string up = "10002@user", up2 = "app1@app";        // redis1
   for (auto& k : {down, down2, up, up2}) delete_everywhere(k);
@@ -640,12 +650,15 @@ TEST_F(MessageTest, a_shard_that_is_down_fails_only_its_keys_within_the_deadline
                         << " ms";
     return c;
   };
-  EXPECT_EQ(timed_code("save", json{{"key", down}, {"msg", json{{"m", 2}}}, {"mid", 2}, {"expire", 60}}),
-            message_error::storage);
+  EXPECT_EQ(
+      timed_code("save", json{{"key", down}, {"msg", json{{"m", 2}}}, {"mid", 2}, {"expire", 60}}),
+      message_error::storage);
   EXPECT_EQ(timed_code("get", json{{"key", down}, {"mid", 0}}), message_error::storage);
   EXPECT_EQ(timed_code("delete", json{{"key", down}}), message_error::storage);
   // The other shard keeps working meanwhile.
-  EXPECT_EQ(timed_code("save", json{{"key", up}, {"msg", json{{"m", 2}}}, {"mid", 2}, {"expire", 60}}), 0);
+  EXPECT_EQ(
+      timed_code("save", json{{"key", up}, {"msg", json{{"m", 2}}}, {"mid", 2}, {"expire", 60}}),
+      0);
   EXPECT_EQ(mids_of(get(up)), (std::vector<int64_t>{1, 2}));
   // A batch over both shards: only the items of the stopped one fail, by index.
   json items = json::array({
@@ -669,8 +682,8 @@ TEST_F(MessageTest, a_shard_that_is_down_fails_only_its_keys_within_the_deadline
   servers->redis2.start();  // the same port; the data is gone (no persistence)
   EXPECT_TRUE(eventually(
       [&] {
-        return code("save", json{{"key", down}, {"msg", json{{"m", 3}}}, {"mid", 3},
-                                 {"expire", 60}}) == 0;
+        return code("save",
+                    json{{"key", down}, {"msg", json{{"m", 3}}}, {"mid", 3}, {"expire", 60}}) == 0;
       },
       15s));
   EXPECT_EQ(mids_of(get(down)), (std::vector<int64_t>{3}));
@@ -730,7 +743,7 @@ TEST_F(MessageTest, mysql_clean_once_deletes_expired_rows_only) {
   EXPECT_EQ(row_count(k), 3);
   sleep_past(saved_at + 1);
   EXPECT_EQ(mids_of(get(k)), (std::vector<int64_t>{3}));  // filtered on read
-  EXPECT_EQ(row_count(k), 3);                              // but not deleted by it
+  EXPECT_EQ(row_count(k), 3);                             // but not deleted by it
   auto& store = dynamic_cast<MysqlStore&>(service_->store());
   uint64_t removed = io_.run(store.clean_once());
   EXPECT_EQ(removed, 2u);
@@ -793,16 +806,25 @@ TEST_F(RegistrationTest, the_node_is_registered_again_after_someone_deletes_it) 
   EXPECT_EQ(registration(), std::optional<json>(expected()));
 }
 
-TEST_F(RegistrationTest, the_node_is_registered_after_a_zookeeper_restart) {
-  start(config());
+TEST_F(RegistrationTest, the_node_is_registered_after_zookeeper_was_down_longer_than_a_session) {
+  start(config());  // zk_timeout 4 s
   ASSERT_TRUE(eventually([&] { return registration().has_value(); }));
-  servers->zk.restart();
-  // Both sessions reconnect; the node is there, with its data, and the node still answers.
-  EXPECT_TRUE(eventually([&] { return registration() == std::optional<json>(expected()); }, 60s));
-  EXPECT_EQ(code("ping", 0), 0);
-  const std::string k = key("after_zk_restart");
+  servers->zk.stop();
+  // The node keeps serving while ZooKeeper is away.
+  const std::string k = key("zk_down");
+  auto t0 = Clock::now();
   save(k, json{{"m", 1}}, 1);
   EXPECT_EQ(mids_of(get(k)), (std::vector<int64_t>{1}));
+  std::this_thread::sleep_until(t0 + 6s);  // longer than the session timeout
+  servers->zk.start();
+  // The server reloads its sessions and restarts their clocks, so the session usually survives
+  // (a forced expiry needs the session's password, which the service does not expose; the
+  // re-creation path is the test above, the expiry itself zk_client_test's). Either way the
+  // node is registered, with its data, and it still answers.
+  EXPECT_TRUE(eventually([&] { return registration() == std::optional<json>(expected()); }, 60s));
+  EXPECT_EQ(code("ping", 0), 0);
+  save(k, json{{"m", 2}}, 2);
+  EXPECT_EQ(mids_of(get(k)), (std::vector<int64_t>{1, 2}));
 }
 
 TEST_F(RegistrationTest, the_node_is_gone_after_stop) {

@@ -1,0 +1,325 @@
+// The comet's offline copies stored by real message nodes: a CometService and one or two
+// MessageServices sharing one ZooKeeper and one Redis, all in-process on loopback ports. The
+// comet finds the message nodes under its message.path, which is the nodes' zk_path.
+//
+// Covers spec/message.md sections 0 and 3.1 (the comet assigns the mid and saves the copy when
+// expire > 0; the copy is stored under the key with the mid as score), 5.2 and 5.3 with the
+// fixes of section 7 #3 (a stopped node, or a dead node still listed in ZooKeeper, costs no
+// push: calls move on to the other node within the store deadline).
+//
+// Threads: the test body, and one IoThread that is the control context of the comet and of the
+// message nodes and runs the test's RPC clients, Redis client and ZooKeeper client; each of them
+// is created, used and destroyed there. Every test has its own ZooKeeper paths and keys.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <ctime>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "comet/comet_config.hpp"
+#include "comet/comet_service.hpp"
+#include "common/redis_client.hpp"
+#include "common/rpc.hpp"
+#include "common/zk_client.hpp"
+#include "message/message_config.hpp"
+#include "message/message_service.hpp"
+#include "support/async.hpp"
+#include "support/servers.hpp"
+
+namespace appmsg {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+using test::eventually;
+
+class CometStoreTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    zk_server_ = new test::ZooKeeperServer();
+    zk_server_->start();
+    redis_server_ = new test::RedisServer();
+    redis_server_->start();
+  }
+  static void TearDownTestSuite() {
+    delete zk_server_;
+    zk_server_ = nullptr;
+    delete redis_server_;
+    redis_server_ = nullptr;
+  }
+
+  void SetUp() override {
+    static std::atomic<int> counter{0};
+    id_ = std::to_string(::getpid()) + "_" + std::to_string(++counter);
+    root_ = "/comet_store_test_" + id_;
+    io_.call([&] {
+      RedisOptions o;
+      o.address = redis_server_->address();
+      redis_ = std::make_unique<RedisClient>(io_.executor(), o);
+      redis_->start();
+      zk_ = std::make_unique<ZkClient>(io_.executor(),
+                                       ZkOptions{zk_server_->connect_string(), 10000ms});
+      zk_->start();
+    });
+    io_.run(zk_->wait_connected(20s));
+  }
+
+  void TearDown() override {
+    io_.call([&] { comet_rpc_.reset(); });
+    if (comet_) {
+      io_.run(comet_->stop());
+      io_.call([&] { comet_.reset(); });
+    }
+    for (auto& node : nodes_) {
+      if (!node.stopped) io_.run(node.service->stop());
+      io_.call([&] { node.service.reset(); });
+    }
+    io_.call([&] {
+      redis_.reset();
+      zk_->close();
+      zk_.reset();
+    });
+  }
+
+  std::string message_path() const { return root_ + "/message"; }
+  std::string key(const std::string& name) const { return name + "_" + id_ + "@user"; }
+
+  // Starts a message node registered under message_path(); returns its index in nodes_.
+  size_t start_message_node() {
+    message::MessageConfig c;
+    c.rpc_bind = {"127.0.0.1:0"};
+    c.stat_bind = {"127.0.0.1:0"};
+    c.type = "redis";
+    c.redis_sources = {{"redis1", 1, redis_server_->address()}};
+    c.zk_addr = zk_server_->connect_string();
+    c.zk_timeout = 10000ms;
+    c.zk_path = message_path();
+    auto s = io_.call([&] { return std::make_unique<message::MessageService>(io_.io(), c); });
+    io_.run(s->start());
+    nodes_.push_back({std::move(s), false});
+    return nodes_.size() - 1;
+  }
+  void stop_message_node(size_t i) {
+    io_.run(nodes_[i].service->stop());
+    nodes_[i].stopped = true;
+  }
+  message::MessageService& node(size_t i) { return *nodes_[i].service; }
+
+  void start_comet() {
+    comet::CometConfig c;
+    c.tcp_bind = {"127.0.0.1:0"};
+    c.websocket_bind = {"127.0.0.1:0"};
+    c.websocket_enabled = false;
+    c.rpc_bind = {"127.0.0.1:0"};
+    c.stat_bind = {"127.0.0.1:0"};
+    c.zk_addr = zk_server_->connect_string();
+    c.zk_timeout = 10000ms;
+    c.comet_path = root_ + "/comet";
+    c.comet_node = "comet_" + id_;
+    c.message_path = message_path();
+    c.store_timeout = 2000ms;
+    c.rpc_retry = 1000ms;
+    comet_ = io_.call([&] { return std::make_unique<comet::CometService>(io_.io(), c, 1); });
+    io_.run(comet_->start());
+    ASSERT_EQ(comet_->rpc_addresses().size(), 1u);
+    io_.call([&] {
+      comet_rpc_ = std::make_unique<RpcClient>(io_.executor(),
+                                               RpcClientOptions{comet_->rpc_addresses()[0], ""});
+    });
+  }
+
+  // The comet's push: the mid, or the error code (negative mid) when it failed.
+  int64_t push(const std::string& k, const std::string& body, int64_t expire) {
+    try {
+      json r = io_.run(
+          comet_rpc_->call("push", json{{"key", k}, {"msg", body}, {"expire", expire}}, 10s));
+      return r.at("mid").get<int64_t>();
+    } catch (const RpcError& e) {
+      ADD_FAILURE() << "push " << k << ": code " << e.code() << ": " << e.what();
+      return -e.code();
+    }
+  }
+  int push_code(const std::string& k, int64_t expire) {
+    try {
+      io_.run(comet_rpc_->call("push", json{{"key", k}, {"msg", "{}"}, {"expire", expire}}, 10s));
+      return 0;
+    } catch (const RpcError& e) {
+      return e.code();
+    }
+  }
+  // Pushes until one is stored: the comet has discovered a message node.
+  bool wait_for_store() {
+    return eventually([&] { return push_code(key("warmup"), 60) == 0; });
+  }
+  std::vector<std::string> children(const std::string& path) {
+    try {
+      return io_.run(zk_->children(path));
+    } catch (const ZkError&) {
+      return {};
+    }
+  }
+
+  // (member, score) of every member of a key's sorted set, rising score.
+  std::vector<std::pair<json, int64_t>> stored(const std::string& k) {
+    auto r = io_.run(redis_->command({"ZRANGE", k, "0", "-1", "WITHSCORES"}));
+    std::vector<std::pair<json, int64_t>> out;
+    for (size_t i = 0; i + 1 < r.elements.size(); i += 2) {
+      out.emplace_back(json::parse(r.elements[i].str), std::stoll(r.elements[i + 1].str));
+    }
+    return out;
+  }
+
+  struct Node {
+    std::unique_ptr<message::MessageService> service;
+    bool stopped = false;
+  };
+
+  static test::ZooKeeperServer* zk_server_;
+  static test::RedisServer* redis_server_;
+  test::IoThread io_;  // first: outlives everything that runs on it
+  std::string id_, root_;
+  std::unique_ptr<RedisClient> redis_;
+  std::unique_ptr<ZkClient> zk_;
+  std::vector<Node> nodes_;
+  std::unique_ptr<comet::CometService> comet_;
+  std::unique_ptr<RpcClient> comet_rpc_;
+};
+
+test::ZooKeeperServer* CometStoreTest::zk_server_ = nullptr;
+test::RedisServer* CometStoreTest::redis_server_ = nullptr;
+
+TEST_F(CometStoreTest, a_push_with_expire_is_stored_under_its_key_with_the_mid_as_score) {
+  start_message_node();
+  start_comet();
+  ASSERT_TRUE(wait_for_store());
+  const std::string k = key("stored");
+  const int64_t before = static_cast<int64_t>(std::time(nullptr));
+  int64_t mid = push(k, R"({"text":"hi"})", 60);
+  const int64_t after = static_cast<int64_t>(std::time(nullptr));
+  ASSERT_GT(mid, 0);
+  auto s = stored(k);
+  ASSERT_EQ(s.size(), 1u);
+  EXPECT_EQ(s[0].second, mid);
+  EXPECT_EQ(s[0].first.at("msg"), (json{{"text", "hi"}}));
+  EXPECT_GE(s[0].first.at("expire").get<int64_t>(), before + 60);
+  EXPECT_LE(s[0].first.at("expire").get<int64_t>(), after + 60);
+
+  // A second push gets a larger mid and is stored after the first.
+  int64_t mid2 = push(k, R"({"text":"again"})", 60);
+  EXPECT_GT(mid2, mid);
+  s = stored(k);
+  ASSERT_EQ(s.size(), 2u);
+  EXPECT_EQ(s[1].second, mid2);
+
+  // expire 0: online only, nothing stored.
+  int64_t online = push(k, R"({"text":"online only"})", 0);
+  EXPECT_GT(online, mid2);
+  EXPECT_EQ(stored(k).size(), 2u);
+
+  // The message node returns what the comet stored.
+  auto rpc = io_.call([&] {
+    return std::make_unique<RpcClient>(io_.executor(),
+                                       RpcClientOptions{node(0).rpc_addresses()[0], ""});
+  });
+  json got = io_.run(rpc->call("get", json{{"key", k}, {"mid", 0}}, 5s));
+  EXPECT_EQ(got.at("msgs"),
+            json::array({json{{"msg", {{"text", "hi"}}}, {"mid", mid}, {"gid", 0}},
+                         json{{"msg", {{"text", "again"}}}, {"mid", mid2}, {"gid", 0}}}));
+  io_.call([&] { rpc.reset(); });
+}
+
+TEST_F(CometStoreTest, pushes_keep_succeeding_when_one_of_two_message_nodes_stops) {
+  size_t a = start_message_node();
+  size_t b = start_message_node();
+  ASSERT_TRUE(eventually([&] { return children(message_path()).size() == 2; }));
+  start_comet();
+  ASSERT_TRUE(wait_for_store());
+  // Both nodes take saves (the comet goes round-robin over the nodes it knows).
+  const std::string warm = key("both");
+  ASSERT_TRUE(eventually([&] {
+    push_code(warm, 60);
+    return node(a).stats().saves.load() > 0 && node(b).stats().saves.load() > 0;
+  }));
+
+  // Pushes run without a pause from another thread while node a stops, so that some are in
+  // flight on it or sent to it before the comet hears from ZooKeeper that it left.
+  // One key per push: a key keeps only its newest 20 messages.
+  auto k = [&](int i) { return key("during_stop_" + std::to_string(i)); };
+  std::atomic<bool> done{false};
+  std::atomic<int> pushed{0};
+  std::mutex mu;
+  std::vector<std::pair<int, int64_t>> mids;  // (push, mid)
+  std::vector<std::string> failures;
+  std::thread pusher([&] {
+    for (int i = 0; !done; ++i) {
+      try {
+        json r = io_.run(comet_rpc_->call(
+            "push", json{{"key", k(i)}, {"msg", json{{"i", i}}.dump()}, {"expire", 60}}, 10s));
+        std::lock_guard lock(mu);
+        mids.emplace_back(i, r.at("mid").get<int64_t>());
+      } catch (const std::exception& e) {
+        std::lock_guard lock(mu);
+        failures.push_back("push " + std::to_string(i) + ": " + e.what());
+      }
+      ++pushed;
+    }
+  });
+  bool before = eventually([&] { return pushed.load() >= 10; });
+  stop_message_node(a);  // leaves ZooKeeper, then closes its listener
+  const uint64_t b_saves = node(b).stats().saves.load();
+  const int at_stop = pushed.load();
+  bool after = eventually([&] { return pushed.load() >= at_stop + 30; });
+  done = true;
+  pusher.join();
+  EXPECT_TRUE(before && after) << "pushes stalled";
+  EXPECT_TRUE(failures.empty()) << failures.size() << " pushes failed, first: " << failures[0];
+  for (auto& [i, mid] : mids) {
+    auto s = stored(k(i));
+    ASSERT_EQ(s.size(), 1u) << k(i);
+    EXPECT_EQ(s[0].second, mid);
+    EXPECT_EQ(s[0].first.at("msg"), (json{{"i", i}}));
+  }
+  EXPECT_GE(node(b).stats().saves.load(), b_saves + 30);
+}
+
+TEST_F(CometStoreTest, pushes_keep_succeeding_when_a_dead_node_is_still_listed_in_zookeeper) {
+  size_t a = start_message_node();
+  size_t b = start_message_node();
+  // A second registration of node a's address, owned by the test's own session: after node a
+  // stops, ZooKeeper still lists it, as it does for a killed node until its session expires.
+  std::string stale =
+      json{{"rpc", json::array({node(a).rpc_addresses()[0]})}, {"weight", 1}}.dump();
+  std::string prefix = message_path() + "/";
+  io_.call([&] { zk_->register_ephemeral(prefix, stale, true); });
+  ASSERT_TRUE(eventually([&] { return children(message_path()).size() == 3; }));
+  start_comet();
+  ASSERT_TRUE(wait_for_store());
+  const std::string warm = key("both");
+  ASSERT_TRUE(eventually([&] {
+    push_code(warm, 60);
+    return node(a).stats().saves.load() > 0 && node(b).stats().saves.load() > 0;
+  }));
+
+  stop_message_node(a);  // nothing listens on its address any more
+  ASSERT_TRUE(eventually([&] { return children(message_path()).size() == 2; }));
+  const std::string k = key("after_kill");
+  std::vector<int64_t> mids;
+  for (int i = 0; i < 20; ++i) {
+    int64_t mid = push(k, json{{"i", i}}.dump(), 60);
+    ASSERT_GT(mid, 0) << "push " << i << " failed";
+    mids.push_back(mid);
+  }
+  auto s = stored(k);
+  ASSERT_EQ(s.size(), 20u);
+  for (size_t i = 0; i < s.size(); ++i) EXPECT_EQ(s[i].second, mids[i]);
+}
+
+}  // namespace
+}  // namespace appmsg
