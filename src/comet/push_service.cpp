@@ -3,7 +3,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <nlohmann/json.hpp>
 #include <optional>
 
@@ -92,6 +95,19 @@ void add_delivery(std::vector<DeliveryGroup>& groups, ChannelTable::SubscriberPt
   groups.back().items.emplace_back(std::move(s), std::move(m));
 }
 
+// Runs `fn` on `ex` and resumes the caller (on its own executor) once it has run.
+template <class F>
+asio::awaitable<void> run_on(asio::any_io_executor ex, F fn) {
+  auto init = [ex, fn = std::move(fn)](auto handler) mutable {
+    asio::post(ex, [fn = std::move(fn), handler = std::move(handler)]() mutable {
+      fn();
+      auto home = asio::get_associated_executor(handler);
+      asio::post(home, std::move(handler));
+    });
+  };
+  co_await asio::async_initiate<const asio::use_awaitable_t<>&, void()>(init, asio::use_awaitable);
+}
+
 }  // namespace
 
 asio::awaitable<std::vector<PushService::Result>> PushService::push(std::vector<Item> items) {
@@ -130,11 +146,14 @@ asio::awaitable<std::vector<PushService::Result>> PushService::push(std::vector<
       stored_index.push_back(i);
     }
   }
-  // Online delivery first, without waiting for the store.
+  // Online delivery first: one job per executor, and the call waits until each job has run, so
+  // that pushes can never outrun delivery (no unbounded queue of posted jobs); the store comes
+  // after, so delivery never waits for it.
   for (auto& g : groups) {
-    asio::post(g.ex, [items = std::move(g.items)] {
+    auto op = run_on(g.ex, [items = std::move(g.items)] {
       for (auto& [s, m] : items) s->deliver_here(*m);
     });
+    co_await std::move(op);
   }
   if (stored_index.empty()) co_return results;
 
