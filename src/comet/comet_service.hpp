@@ -47,6 +47,7 @@ class CometService : public Service {
   CometStats& stats() { return stats_; }
   // The JSON written to this node's ZooKeeper registration.
   std::string registration_data() const;
+  ZkClient& zk() { return *zk_; }  // for operations and tests; use it on the control executor
 
  private:
   boost::asio::io_context& control_;

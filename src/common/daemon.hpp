@@ -31,7 +31,7 @@ struct DaemonInfo {
   // Reads the daemon's own keys; throws ConfigError (so -t and start-up report bad values with
   // file and line, exit status 2).
   std::function<void(const Config&)> validate;
-  int control_threads = 0;      // threads running the main io_context; 0 = [base] maxproc
+  int control_threads = 0;  // threads running the main io_context; 0 = [base] maxproc
 };
 
 // Runs the daemon; returns the process exit status.

@@ -26,6 +26,12 @@ MessageService::MessageService(asio::io_context& io, MessageConfig cfg)
   } else {
     store_ = std::make_unique<RedisStore>(io_.get_executor(), cfg_);
   }
+  for (auto& src : cfg_.type == "mysql" ? cfg_.mysql_sources : cfg_.redis_sources) {
+    stats_.shards[src.name];  // the fixed set of per-shard counters
+  }
+  store_->observe([this](const std::string& shard, uint64_t us, bool ok) {
+    stats_.observe_shard(shard, us, ok);
+  });
   rpc_router_ = std::make_shared<HttpRouter>();
   add_message_rpc(*rpc_router_, cfg_, *store_, stats_);
   stat_router_ = std::make_shared<HttpRouter>();

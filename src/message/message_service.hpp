@@ -30,6 +30,7 @@ class MessageService : public Service {
   MessageStore& store() { return *store_; }
   MessageStats& stats() { return stats_; }
   std::string registration_data() const;
+  ZkClient& zk() { return *zk_; }  // for operations and tests; use it on the control executor
 
  private:
   boost::asio::io_context& io_;

@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <string>
 
 namespace appmsg::message {
@@ -12,6 +13,12 @@ struct MessageStats {
   Counter saves{0}, save_errors{0}, gets{0}, get_errors{0}, deletes{0}, delete_errors{0};
   Counter param_errors{0};
   Counter latency_us_sum{0}, calls{0};
+  // Per shard: storage calls, failures and time spent (the shard set is fixed at start).
+  struct Shard {
+    Counter calls{0}, errors{0}, latency_us_sum{0};
+  };
+  std::map<std::string, Shard> shards;
+  void observe_shard(const std::string& name, uint64_t micros, bool ok);
 
   std::string json() const;
   std::string metrics(const std::string& backend) const;

@@ -4,7 +4,9 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,9 +25,14 @@ struct GetResult {
   bool more = false;  // more messages remain after the last one returned
 };
 
+// Told of every storage call a backend makes to one shard: its name, how long it took, and
+// whether it failed. Set before start(); called on the store's executor.
+using ShardObserver = std::function<void(const std::string& shard, uint64_t micros, bool ok)>;
+
 class MessageStore {
  public:
   virtual ~MessageStore() = default;
+  void observe(ShardObserver o) { observer_ = std::move(o); }
   virtual void start() = 0;
   virtual void stop() = 0;
   // One error text per item: nullopt = saved. Throws only for a programming error.
@@ -36,6 +43,17 @@ class MessageStore {
   virtual boost::asio::awaitable<void> remove(std::string key) = 0;
   // The shard name a key lives on (for stats and tests).
   virtual std::string shard_of(const std::string& key) const = 0;
+
+ protected:
+  void report(const std::string& shard, std::chrono::steady_clock::time_point started, bool ok) {
+    if (!observer_) return;
+    auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+        std::chrono::steady_clock::now() - started);
+    observer_(shard, static_cast<uint64_t>(us.count()), ok);
+  }
+
+ private:
+  ShardObserver observer_;
 };
 
 }  // namespace appmsg::message

@@ -68,6 +68,7 @@ asio::awaitable<std::vector<std::optional<std::string>>> MysqlStore::save(
   for (size_t i = 0; i < items.size(); ++i) {
     auto& m = items[i];
     auto& pool = pool_for(m.key);
+    auto started = std::chrono::steady_clock::now();
     try {
       Params insert{m.key, m.mid, m.expire_at, m.msg};
       auto op = pool.execute(
@@ -86,16 +87,26 @@ asio::awaitable<std::vector<std::optional<std::string>>> MysqlStore::save(
     } catch (const std::exception& e) {
       errors[i] = std::string("mysql: ") + e.what();
     }
+    report(ring_->node_for(m.key), started, !errors[i]);
   }
   co_return errors;
 }
 
 asio::awaitable<GetResult> MysqlStore::get(std::string key, int64_t after_mid, int limit) {
   Params params{key, after_mid, now_unix(), static_cast<int64_t>(limit + 1)};
+  auto started = std::chrono::steady_clock::now();
+  const std::string shard = ring_->node_for(key);
   auto op = pool_for(key).execute(
       "SELECT mid, msg FROM private_msg WHERE skey=? AND mid>? AND ttl>=? ORDER BY mid LIMIT ?",
       std::move(params), kDeadline);
-  auto result = co_await std::move(op);
+  mysql::Result result;
+  try {
+    result = co_await std::move(op);
+  } catch (...) {
+    report(shard, started, false);
+    throw;
+  }
+  report(shard, started, true);
   GetResult out;
   for (auto& row : result.rows) {
     if (static_cast<int>(out.messages.size()) == limit) {

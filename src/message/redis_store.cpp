@@ -94,12 +94,15 @@ asio::awaitable<std::vector<std::optional<std::string>>> RedisStore::save(
     }
     std::string failure;
     std::vector<RedisReply> replies;
+    const std::string& shard = shards_.shard_name(items[indexes[0]].key);
+    auto started = std::chrono::steady_clock::now();
     try {
       auto op = client->pipeline(std::move(cmds));
       replies = co_await std::move(op);
     } catch (const std::exception& e) {
       failure = std::string("redis ") + client->options().address + ": " + e.what();
     }
+    report(shard, started, failure.empty());
     for (size_t n = 0; n < indexes.size(); ++n) {
       if (!failure.empty()) {
         errors[indexes[n]] = failure;
@@ -116,10 +119,19 @@ asio::awaitable<std::vector<std::optional<std::string>>> RedisStore::save(
 
 asio::awaitable<GetResult> RedisStore::get(std::string key, int64_t after_mid, int limit) {
   auto& client = shards_.for_key(key);
+  const std::string shard = shards_.shard_name(key);
+  auto started = std::chrono::steady_clock::now();
   Command cmd{"ZRANGEBYSCORE", key, "(" + std::to_string(after_mid), "+inf", "WITHSCORES",
               "LIMIT",         "0", std::to_string(limit + 1)};
-  auto op = client.command(std::move(cmd));
-  RedisReply reply = co_await std::move(op);
+  RedisReply reply;
+  try {
+    auto op = client.command(std::move(cmd));
+    reply = co_await std::move(op);
+  } catch (...) {
+    report(shard, started, false);
+    throw;
+  }
+  report(shard, started, !reply.is_error());
   if (reply.is_error()) throw std::runtime_error("redis: " + reply.str);
   GetResult out;
   std::vector<std::string> expired;

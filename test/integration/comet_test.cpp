@@ -43,6 +43,7 @@
 #include "common/zk_client.hpp"
 #include "support/async.hpp"
 #include "support/servers.hpp"
+#include "support/zk_session.hpp"
 
 namespace appmsg::comet {
 namespace {
@@ -1074,6 +1075,28 @@ TEST_F(CometTest, registration_appears_after_start_and_is_gone_after_stop) {
   // Shutdown closes the clients, with no bytes.
   EXPECT_EQ(c->read_until_close(5s), "");
   EXPECT_TRUE(c->closed());
+}
+
+TEST_F(CometTest, registration_comes_back_after_a_session_expiry_and_clients_stay) {
+  start_comet(config());
+  const std::string parent = root_ + "/comet/" + node_;
+  ASSERT_TRUE(eventually([&] { return children_of(parent).size() == 1; }));
+  const std::string first = children_of(parent)[0];
+  auto c = subscribe("expiry@user");
+  auto credentials = io_.call([&] { return comet_->zk().session_credentials(); });
+  test::expire_zk_session(zk_server_->connect_string(), credentials);
+  EXPECT_TRUE(eventually(
+      [&] {
+        auto ch = children_of(parent);
+        return ch.size() == 1 && ch[0] != first;
+      },
+      30s));
+  auto data = io_.run(zk_->get(parent + "/" + children_of(parent)[0]));
+  ASSERT_TRUE(data);
+  EXPECT_TRUE(names_address(json::parse(*data).value("tcp", json()), comet_->tcp_addresses()[0]));
+  // The session is ZooKeeper's business: the clients of the comet never noticed.
+  c->send("h");
+  EXPECT_EQ(c->read_exact(4, 5s), "+h\r\n");
 }
 
 }  // namespace

@@ -42,6 +42,7 @@
 #include "message/redis_store.hpp"
 #include "support/async.hpp"
 #include "support/servers.hpp"
+#include "support/zk_session.hpp"
 
 namespace appmsg::message {
 namespace {
@@ -629,6 +630,22 @@ TEST_F(MessageTest, batch_save_puts_each_key_on_its_ring_shard) {
   for (auto& [k, server] : vectors) delete_everywhere(k);
 }
 
+TEST_F(MessageTest, stats_count_calls_per_shard) {
+  start(config());
+  save("10001@user", json{{"m", 1}}, 1);  // redis2 (spec 8.3)
+  save("10002@user", json{{"m", 1}}, 1);  // redis1
+  get("10002@user");
+  auto& shards = service_->stats().shards;
+  ASSERT_EQ(shards.size(), 2u);
+  EXPECT_EQ(shards.at("redis2").calls.load(), 1u);
+  EXPECT_EQ(shards.at("redis1").calls.load(), 2u);
+  EXPECT_EQ(shards.at("redis1").errors.load(), 0u);
+  std::string metrics = service_->stats().metrics("redis");
+  EXPECT_NE(metrics.find("appmsg_message_shard_calls_total{backend=\"redis\",shard=\"redis1\"} 2"),
+            std::string::npos)
+      << metrics;
+}
+
 TEST_F(MessageTest, a_shard_that_is_down_fails_only_its_keys_within_the_deadline) {
   start(config());                                              // [redis] command.timeout 1 s
   const std::string down = "10001@user", down2 = "10003@user";  // redis2
@@ -825,6 +842,24 @@ TEST_F(RegistrationTest, the_node_is_registered_after_zookeeper_was_down_longer_
   EXPECT_EQ(code("ping", 0), 0);
   save(k, json{{"m", 2}}, 2);
   EXPECT_EQ(mids_of(get(k)), (std::vector<int64_t>{1, 2}));
+}
+
+TEST_F(RegistrationTest, the_node_is_registered_again_after_its_session_expired) {
+  start(config());
+  ASSERT_TRUE(eventually([&] { return registration().has_value(); }));
+  auto first = children();
+  ASSERT_EQ(first.size(), 1u);
+  auto credentials = io_.call([&] { return service_->zk().session_credentials(); });
+  test::expire_zk_session(servers->zk.connect_string(), credentials);
+  // The old ephemeral node goes with the old session; a new one appears with the same data.
+  EXPECT_TRUE(eventually(
+      [&] {
+        auto ch = children();
+        return ch.size() == 1 && ch[0] != first[0];
+      },
+      30s));
+  EXPECT_EQ(registration(), std::optional<json>(expected()));
+  EXPECT_NE(io_.call([&] { return service_->zk().session_id(); }), credentials.first);
 }
 
 TEST_F(RegistrationTest, the_node_is_gone_after_stop) {

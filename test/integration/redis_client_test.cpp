@@ -1,12 +1,13 @@
 // RedisClient and RedisShards against real Redis servers: commands, pipelining, deadlines,
 // reconnect after a server restart, and placement on the SHA-1 shard ring.
+#include "common/redis_client.hpp"
+
 #include <gtest/gtest.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/system/system_error.hpp>
 
-#include "common/redis_client.hpp"
 #include "support/async.hpp"
 #include "support/servers.hpp"
 

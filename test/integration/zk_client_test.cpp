@@ -1,16 +1,17 @@
 // ZkClient against a real ZooKeeper server: registration, watches, reconnect after a server
 // restart, and recovery from a session expiry.
-#include <zookeeper/zookeeper.h>
+#include "common/zk_client.hpp"
 
 #include <gtest/gtest.h>
+#include <zookeeper/zookeeper.h>
 
 #include <atomic>
 #include <cstring>
 #include <mutex>
 
-#include "common/zk_client.hpp"
 #include "support/async.hpp"
 #include "support/servers.hpp"
+#include "support/zk_session.hpp"
 
 namespace appmsg {
 namespace {
@@ -44,26 +45,9 @@ class ZkClientTest : public ::testing::Test {
     return io_.run(c.children(path));
   }
 
-  // Forces the server to expire `c`'s session: a second handle attaches to the same session and
-  // closes it, which the server treats as the end of that session.
   void expire_session(ZkClient& c) {
-    auto [id, passwd] = io_.call([&] { return c.session_credentials(); });
-    ASSERT_NE(id, 0);
-    clientid_t cid{};
-    cid.client_id = id;
-    std::memcpy(cid.passwd, passwd.data(), sizeof(cid.passwd));
-    std::atomic<bool> connected{false};
-    zhandle_t* zh = zookeeper_init(
-        server_->connect_string().c_str(),
-        [](zhandle_t*, int type, int state, const char*, void* ctx) {
-          if (type == ZOO_SESSION_EVENT && state == ZOO_CONNECTED_STATE) {
-            static_cast<std::atomic<bool>*>(ctx)->store(true);
-          }
-        },
-        6000, &cid, &connected, 0);
-    ASSERT_NE(zh, nullptr);
-    ASSERT_TRUE(eventually([&] { return connected.load(); }, 10s));
-    zookeeper_close(zh);
+    test::expire_zk_session(server_->connect_string(),
+                            io_.call([&] { return c.session_credentials(); }));
   }
 
   static test::ZooKeeperServer* server_;
@@ -196,7 +180,8 @@ TEST_F(ZkClientTest, SessionExpiryRecreatesEphemeralNodesAndRearmsWatches) {
 TEST_F(ZkClientTest, ServerRestartKeepsTheSessionAndItsNodes) {
   auto c = connect(20000ms);
   std::atomic<int> created{0};
-  io_.call([&] { c->register_ephemeral("/t7/n", "v", false, [&](const std::string&) { ++created; }); });
+  io_.call(
+      [&] { c->register_ephemeral("/t7/n", "v", false, [&](const std::string&) { ++created; }); });
   ASSERT_TRUE(eventually([&] { return created.load() == 1; }));
   int64_t session = io_.call([&] { return c->session_id(); });
 

@@ -7,7 +7,6 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_future.hpp>
-
 #include <chrono>
 #include <functional>
 #include <future>
@@ -29,7 +28,8 @@ class IoThread {
 
   // Runs a coroutine on the io thread and waits for it; rethrows its exception.
   template <class T>
-  T run(boost::asio::awaitable<T> coro, std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
+  T run(boost::asio::awaitable<T> coro,
+        std::chrono::milliseconds timeout = std::chrono::seconds(30)) {
     auto fut = boost::asio::co_spawn(io_, std::move(coro), boost::asio::use_future);
     if (fut.wait_for(timeout) != std::future_status::ready) {
       throw std::runtime_error("coroutine did not finish in time");
