@@ -241,6 +241,12 @@ void ClientSession::enqueue(std::string_view bytes) {
 }
 
 void ClientSession::flush() {
+  // Every byte for the client passes here: a client that sends heartbeats or pings but never
+  // reads the answers meets the same bound as one that does not read its messages.
+  if (static_cast<int64_t>(pending_.size()) > ctx_->config.max_send_queue_bytes && !closed_) {
+    ctx_->stats->closed_slow.fetch_add(1, std::memory_order_relaxed);
+    return do_close(CloseReason::slow_consumer);
+  }
   if (writing_ || pending_.empty() || !socket_.is_open()) return;
   // Hand the socket what it takes now; only the rest waits for an asynchronous write. So a
   // message counts as waiting (msgbuf_num) only while the socket is really full, not while the
@@ -327,7 +333,6 @@ void ClientSession::close(CloseReason reason) {
 void ClientSession::do_close(CloseReason reason) {
   if (closed_) return;
   closed_ = true;
-  (void)reason;
   if (subscribed_) {
     ctx_->table->remove(key_, this);  // a no-op when a Close or Migrate took the channel
     ctx_->stats->conn_remove.fetch_add(1, std::memory_order_relaxed);
@@ -336,6 +341,19 @@ void ClientSession::do_close(CloseReason reason) {
   (proto_ == ClientProtocol::tcp ? ctx_->stats->tcp_current : ctx_->stats->ws_current)
       .fetch_sub(1, std::memory_order_relaxed);
   error_code ignored;
+  // A WebSocket client told to go elsewhere gets a close frame with the reason's code (1012
+  // "service restart" on shutdown and migration, 1000 when kicked), when it fits in the socket
+  // now; other closes (errors, timeouts, slow clients) are abrupt, as the original's.
+  if (proto_ == ClientProtocol::websocket && subscribed_ && !writing_ &&
+      (reason == CloseReason::shutdown || reason == CloseReason::migrated ||
+       reason == CloseReason::kicked)) {
+    uint16_t code = reason == CloseReason::kicked ? 1000 : 1012;
+    std::string frame;
+    append_ws_frame(frame, WsOpcode::close,
+                    std::string{static_cast<char>(code >> 8), static_cast<char>(code & 0xff)});
+    socket_.non_blocking(true, ignored);
+    socket_.write_some(asio::buffer(frame), ignored);
+  }
   timer_.cancel();
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
   socket_.close(ignored);

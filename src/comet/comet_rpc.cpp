@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "common/json_text.hpp"
 #include "common/ketama.hpp"
 #include "common/rpc.hpp"
 
@@ -21,6 +22,8 @@ std::string body_text(const json& msg) {
   // caller may also send it as a JSON value.
   if (msg.is_string()) return msg.get<std::string>();
   if (msg.is_null()) return {};
+  // dump() recurses once per level: a value nested too deeply is refused before it.
+  if (json_depth(msg, 64) > 64) throw RpcError(push_error::param, "msg nested too deeply");
   return msg.dump();
 }
 
@@ -113,12 +116,18 @@ void add_comet_rpc(HttpRouter& router, const std::string& secret, PushService& p
           throw RpcError(push_error::param, "nodes must be a non-empty array");
         }
         auto nodes = p["nodes"].get<std::vector<std::string>>();
-        int vnode = p.value("vnode", 255);
+        int64_t vnode = 255;
+        if (p.contains("vnode")) {
+          if (!p["vnode"].is_number_integer()) {
+            throw RpcError(push_error::param, "vnode must be an integer");
+          }
+          vnode = p["vnode"].get<int64_t>();
+        }
         if (vnode < 1 || vnode > 65536) throw RpcError(push_error::param, "bad vnode");
         if (std::find(nodes.begin(), nodes.end(), node_name) == nodes.end()) {
           throw RpcError(rpc_error::not_in_ring, "migrate nodes don't include self");
         }
-        size_t closed = migrate_channels(table, nodes, vnode, node_name);
+        size_t closed = migrate_channels(table, nodes, static_cast<int>(vnode), node_name);
         spdlog::info("migrate: closed {} connections no longer owned by {}", closed, node_name);
         co_return json{{"closed", closed}};
       });

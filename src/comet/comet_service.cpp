@@ -94,9 +94,10 @@ CometService::~CometService() {
 }
 
 std::string CometService::registration_data() const {
-  std::vector<std::string> ws;  // WebSocket addresses join with the WebSocket listener
-  return nlohmann::json{
-      {"tcp", tcp_addresses_}, {"ws", ws}, {"rpc", rpc_addresses_}, {"weight", config_.weight}}
+  return nlohmann::json{{"tcp", tcp_addresses_},
+                        {"ws", ws_addresses_},
+                        {"rpc", rpc_addresses_},
+                        {"weight", config_.weight}}
       .dump();
 }
 

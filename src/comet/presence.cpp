@@ -45,20 +45,23 @@ void Presence::stop() {
 }
 
 asio::awaitable<void> Presence::loop() {
+  auto alive = lifeline_.token();
   auto refresh_every = std::max<Clock::duration>(ttl_ / 3, std::chrono::seconds(1));
   auto next_refresh = Clock::now() + refresh_every;
   while (!stopped_) {
     timer_.expires_after(std::chrono::seconds(1));
     co_await timer_.async_wait(asio::as_tuple(asio::use_awaitable));
-    if (stopped_) break;
+    if (!*alive || stopped_) co_return;
     auto op = flush();
     co_await std::move(op);
+    if (!*alive) co_return;
     if (Clock::now() >= next_refresh) {
       next_refresh = Clock::now() + refresh_every;
       std::vector<std::pair<std::string, bool>> all;
       for (auto& k : table_.keys()) all.emplace_back(std::move(k), true);
       auto w = write(std::move(all));
       co_await std::move(w);
+      if (!*alive) co_return;
     }
   }
 }
@@ -80,6 +83,7 @@ asio::awaitable<void> Presence::flush() {
 
 asio::awaitable<void> Presence::write(std::vector<std::pair<std::string, bool>> changes) {
   if (changes.empty()) co_return;
+  auto alive = lifeline_.token();
   std::map<RedisClient*, std::vector<std::vector<std::string>>> by_shard;
   const std::string ttl = std::to_string(ttl_.count());
   for (auto& [key, present] : changes) {
@@ -101,12 +105,14 @@ asio::awaitable<void> Presence::write(std::vector<std::pair<std::string, bool>> 
       try {
         auto op = client->pipeline(std::move(slice));
         auto replies = co_await std::move(op);
+        if (!*alive) co_return;
         for (auto& r : replies) {
           if (r.is_error()) failure = r.str;
         }
       } catch (const std::exception& e) {
         failure = e.what();
       }
+      if (!*alive) co_return;
       if (!failure.empty()) {
         if (errors_.fetch_add(1, std::memory_order_relaxed) % 100 == 0) {
           spdlog::warn("presence: writing to redis {} failed: {}", client->options().address,

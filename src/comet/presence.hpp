@@ -18,6 +18,7 @@
 #include <unordered_map>
 
 #include "comet/channel_table.hpp"
+#include "common/lifeline.hpp"
 #include "common/redis_client.hpp"
 
 namespace appmsg::comet {
@@ -48,6 +49,7 @@ class Presence {
   boost::asio::steady_timer timer_;
   bool stopped_ = false;
   std::atomic<uint64_t> errors_{0};
+  Lifeline lifeline_;  // last member: the loop stops when presence is gone
 };
 
 }  // namespace appmsg::comet

@@ -119,13 +119,15 @@ asio::awaitable<std::vector<PushService::Result>> PushService::push(std::vector<
   for (size_t i = 0; i < items.size(); ++i) {
     auto& item = items[i];
     auto& r = results[i];
-    prepare(body, item.body);
-    if (item.key.empty() || item.key.size() > max_key_bytes_ || !body.compact || item.expire < 0 ||
-        item.expire > kMaxExpire) {
+    bool bad_key = item.key.empty() || item.key.size() > max_key_bytes_;
+    bool too_large = item.body.size() > kMaxBodyBytes;
+    if (!too_large) prepare(body, item.body);
+    if (bad_key || too_large || !body.compact || item.expire < 0 || item.expire > kMaxExpire) {
       r.code = push_error::param;
-      r.error = item.key.empty() || item.key.size() > max_key_bytes_ ? "bad key"
-                : !body.compact                                      ? "message is not JSON"
-                                                                     : "expire out of range";
+      r.error = bad_key         ? "bad key"
+                : too_large     ? "message too large"
+                : !body.compact ? "message is not JSON"
+                                : "expire out of range";
       continue;
     }
     r.mid = next_mid();

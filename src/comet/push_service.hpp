@@ -40,6 +40,7 @@ class PushService {
     std::string error;
   };
   static constexpr int64_t kMaxExpire = 365LL * 24 * 3600;
+  static constexpr size_t kMaxBodyBytes = 65535;  // what a message node stores (msg.max)
 
   PushService(ChannelTable& table, CometStats& stats, MessageNodes* store,
               std::chrono::milliseconds store_timeout, size_t max_key_bytes);

@@ -10,6 +10,8 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
+#include "common/json_text.hpp"
+
 namespace appmsg::comet {
 namespace {
 
@@ -38,60 +40,6 @@ std::optional<int64_t> parse_go_int(std::string_view s) {
   if (negative) return value;
   if (value == kMin) return std::nullopt;
   return -value;
-}
-
-// Removes whitespace outside strings. A raw CR or LF inside a string (invalid JSON, reachable
-// only when the caller skipped compact_json) is escaped, so the result never holds CR or LF.
-std::string strip_whitespace(std::string_view json) {
-  std::string out;
-  out.reserve(json.size());
-  bool in_string = false, escaped = false;
-  for (char c : json) {
-    if (in_string) {
-      if (c == '\n' || c == '\r') {
-        out += c == '\n' ? "\\n" : "\\r";
-        escaped = false;
-        continue;
-      }
-      if (escaped) {
-        escaped = false;
-      } else if (c == '\\') {
-        escaped = true;
-      } else if (c == '"') {
-        in_string = false;
-      }
-      out += c;
-    } else if (c != ' ' && c != '\t' && c != '\r' && c != '\n') {
-      if (c == '"') in_string = true;
-      out += c;
-    }
-  }
-  return out;
-}
-
-// Go's encoder HTML escaping: < > & and U+2028, U+2029 as \u escapes. Applied to JSON text in
-// which these can only occur inside strings, so the result is the same value.
-std::string html_escape(std::string s) {
-  if (s.find_first_of("<>&\xE2") == std::string::npos) return s;
-  std::string out;
-  out.reserve(s.size() + 16);
-  for (size_t i = 0; i < s.size(); ++i) {
-    const char c = s[i];
-    if (c == '<') {
-      out += "\\u003c";
-    } else if (c == '>') {
-      out += "\\u003e";
-    } else if (c == '&') {
-      out += "\\u0026";
-    } else if (c == '\xE2' && i + 2 < s.size() && s[i + 1] == '\x80' &&
-               (s[i + 2] == '\xA8' || s[i + 2] == '\xA9')) {
-      out += s[i + 2] == '\xA8' ? "\\u2028" : "\\u2029";
-      i += 2;
-    } else {
-      out += c;
-    }
-  }
-  return out;
 }
 
 std::string wrap(std::string_view msg, int64_t mid) {
@@ -267,17 +215,6 @@ std::optional<SubRequest> parse_sub_query(
   };
   return make_sub(get("key").value_or(""), get("heartbeat").value_or(""), get("token").value_or(""),
                   get("ver").value_or(""), get("mid"), limits);
-}
-
-std::optional<std::string> compact_json(std::string_view body) {
-  try {
-    // accept() is a SAX pass without recursion, so deep nesting cannot exhaust the stack;
-    // it rejects invalid UTF-8 and raw control characters inside strings.
-    if (!nlohmann::json::accept(body.begin(), body.end())) return std::nullopt;
-  } catch (const nlohmann::json::exception&) {
-    return std::nullopt;
-  }
-  return html_escape(strip_whitespace(body));
 }
 
 std::string encode_new(std::string_view compact_body, int64_t mid) {

@@ -27,6 +27,8 @@
 #include <utility>
 #include <vector>
 
+#include "common/json_text.hpp"
+
 namespace appmsg::comet {
 
 struct CommandLimits {
@@ -112,11 +114,8 @@ std::optional<SubRequest> parse_sub_query(
 inline constexpr std::string_view kReplyHeartbeat = "+h\r\n", kReplyParam = "-p\r\n",
                                   kReplyAuth = "-a\r\n", kReplyChannel = "-c\r\n";
 
-// A push body (any JSON value, as text) checked and compacted once; nullopt when it is not valid
-// JSON (W7: reject before storing). Whitespace outside strings is removed; numbers and string
-// escapes are kept as written; like Go's encoder, `<` `>` `&` U+2028 U+2029 inside strings are
-// escaped as \u003c \u003e \u0026 \u2028 \u2029. Invalid UTF-8 is not valid JSON here.
-std::optional<std::string> compact_json(std::string_view body);
+// compact_json (common/json_text.hpp) checks and compacts a push body once.
+using ::appmsg::compact_json;
 
 // Message payloads (spec 1.6, TV3), fields in the order msg, mid, gid; never a literal CR or LF.
 // New format: {"msg":<compact body>,"mid":N,"gid":0}; `compact_body` should come from

@@ -27,8 +27,10 @@ void TokenAuth::check(const SubRequest& req, std::function<void(AuthResult)> don
   if (user.empty() || user != user_of_key(req.key)) return done(AuthResult::bad_token);
   asio::co_spawn(
       ex_,
-      [this, token = req.token, done = std::move(done)]() -> asio::awaitable<void> {
+      [this, token = req.token, done = std::move(done),
+       alive = lifeline_.token()]() -> asio::awaitable<void> {
         AuthResult result = AuthResult::bad_token;
+        if (!*alive) co_return;
         try {
           std::vector<std::string> cmd{"EXISTS", token};
           auto op = redis_.for_key(token).command(std::move(cmd));
@@ -36,10 +38,12 @@ void TokenAuth::check(const SubRequest& req, std::function<void(AuthResult)> don
           if (reply.type == RedisReply::Type::integer && reply.integer == 1)
             result = AuthResult::ok;
         } catch (const std::exception& e) {
+          if (!*alive) co_return;
           if (errors_.fetch_add(1, std::memory_order_relaxed) % 100 == 0) {
             spdlog::warn("auth: token lookup failed: {}", e.what());
           }
         }
+        if (!*alive) co_return;
         done(result);
       },
       asio::detached);

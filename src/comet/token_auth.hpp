@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "comet/session_context.hpp"
+#include "common/lifeline.hpp"
 #include "common/redis_client.hpp"
 
 namespace appmsg::comet {
@@ -31,6 +32,7 @@ class TokenAuth {
   boost::asio::any_io_executor ex_;
   RedisShards& redis_;
   std::atomic<uint64_t> errors_{0};
+  Lifeline lifeline_;  // last member: a check finishing after the service is gone does nothing
 };
 
 }  // namespace appmsg::comet

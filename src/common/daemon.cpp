@@ -58,18 +58,60 @@ int run_daemon(
   asio::io_context io(threads);
 
   std::unique_ptr<Service> service;
-  std::unique_ptr<PidFile> pidfile;
+  bool started = false;   // start() has returned
+  bool stopping = false;  // a stop was asked for
   int status = 0;
+  auto stop_service = [&] {
+    stopping = true;
+    if (!service || !started) return;  // the start-up loop below sees `stopping`
+    asio::co_spawn(io, service->stop(), [&](std::exception_ptr e) {
+      if (e) {
+        try {
+          std::rethrow_exception(e);
+        } catch (const std::exception& ex) {
+          spdlog::error("stop failed: {}", ex.what());
+          status = 1;
+        }
+      }
+      io.stop();
+    });
+  };
+  // Signals are handled from before the pid file exists: a supervisor may signal as soon as
+  // the file appears.
+  SignalWatcher signals(io.get_executor(), stop_service, [&] {
+    try {
+      Config fresh = Config::load_file(cli->config_path);
+      if (cli->log_level.empty()) set_log_level(fresh.get_string("log", "level", "info"));
+      if (service) service->reload(fresh);
+    } catch (const std::exception& e) {
+      spdlog::error("reload failed, keeping the running configuration: {}", e.what());
+    }
+  });
+
+  // The working directory and the pid file come first: a second instance stops here, before it
+  // has bound anything or joined the cluster.
+  std::string dir = config.get_string("base", "dir", "./");
+  if (!dir.empty() && ::chdir(dir.c_str()) != 0) {
+    spdlog::warn("chdir {}: {}", dir, std::strerror(errno));
+  }
+  std::unique_ptr<PidFile> pidfile;
+  try {
+    pidfile = std::make_unique<PidFile>(config.get_string("base", "pidfile", info.default_pidfile));
+  } catch (const std::exception& e) {
+    spdlog::critical("{}", e.what());
+    return 1;
+  }
+
   try {
     service = make_service(io, config);
     std::exception_ptr start_error;
-    bool started = false;
+    bool start_done = false;
     asio::co_spawn(io, service->start(), [&](std::exception_ptr e) {
       start_error = e;
-      started = true;
+      start_done = true;
     });
     // Run on this thread only until start() has finished (its listeners are up).
-    while (!started && io.run_one() > 0) {
+    while (!start_done && io.run_one() > 0) {
     }
     if (io.stopped()) io.restart();
     if (start_error) std::rethrow_exception(start_error);
@@ -77,45 +119,8 @@ int run_daemon(
     spdlog::critical("start-up failed: {}", e.what());
     return 1;
   }
-
-  std::string dir = config.get_string("base", "dir", "./");
-  if (!dir.empty() && ::chdir(dir.c_str()) != 0) {
-    spdlog::warn("chdir {}: {}", dir, std::strerror(errno));
-  }
-  SignalWatcher signals(
-      io.get_executor(),
-      [&] {
-        asio::co_spawn(io, service->stop(), [&](std::exception_ptr e) {
-          if (e) {
-            try {
-              std::rethrow_exception(e);
-            } catch (const std::exception& ex) {
-              spdlog::error("stop failed: {}", ex.what());
-              status = 1;
-            }
-          }
-          signals.cancel();
-          io.stop();
-        });
-      },
-      [&] {
-        try {
-          Config fresh = Config::load_file(cli->config_path);
-          if (cli->log_level.empty()) set_log_level(fresh.get_string("log", "level", "info"));
-          service->reload(fresh);
-        } catch (const std::exception& e) {
-          spdlog::error("reload failed, keeping the running configuration: {}", e.what());
-        }
-      });
-
-  // The pid file is written only once SIGTERM is handled: a supervisor may signal as soon as
-  // the file appears.
-  try {
-    pidfile = std::make_unique<PidFile>(config.get_string("base", "pidfile", info.default_pidfile));
-  } catch (const std::exception& e) {
-    spdlog::critical("{}", e.what());
-    return 1;
-  }
+  started = true;
+  if (stopping) stop_service();  // a signal arrived during start-up
 
   std::vector<std::thread> pool;
   // A handler that throws is a bug: it is logged and the context keeps serving.

@@ -1,8 +1,9 @@
 // IoPool: contexts, their threads and round-robin placement.
 #include "common/io_pool.hpp"
 
-#include <boost/asio/executor_work_guard.hpp>
 #include <spdlog/spdlog.h>
+
+#include <boost/asio/executor_work_guard.hpp>
 
 namespace appmsg {
 

@@ -97,9 +97,14 @@ asio::awaitable<json> RpcClient::call(std::string method, json params,
   if (body.is_object() && body.contains("result") && res.status == 200) {
     co_return std::move(body["result"]);
   }
-  if (body.is_object() && body.contains("error")) {
+  if (body.is_object() && body.contains("error") && body["error"].is_object()) {
     auto& err = body["error"];
-    throw RpcError(err.value("code", rpc_code::internal), err.value("message", std::string()));
+    auto code = err.find("code");
+    auto message = err.find("message");
+    throw RpcError(
+        code != err.end() && code->is_number_integer() ? code->get<int>() : rpc_code::internal,
+        message != err.end() && message->is_string() ? message->get<std::string>()
+                                                     : std::string("malformed error"));
   }
   throw RpcError(rpc_code::internal,
                  "rpc " + method + " to " + opts_.address + ": HTTP " + std::to_string(res.status));

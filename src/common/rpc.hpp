@@ -35,7 +35,8 @@ class RpcError : public std::runtime_error {
  public:
   RpcError(int code, const std::string& message) : std::runtime_error(message), code_(code) {}
   int code() const { return code_; }
-  // True when the call may not have reached the method (safe to retry on another node).
+  // True for transport failures and deadlines: the peer did not answer, so the call may or may
+  // not have run. Retry elsewhere only what is idempotent (saves of a given mid are).
   bool transport() const { return code_ < 0; }
 
  private:

@@ -17,6 +17,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <map>
+#include <mutex>
+#include <unordered_set>
 
 namespace appmsg {
 
@@ -37,14 +39,29 @@ struct OpResult {
 
 using OpDone = std::function<void(int rc, OpResult)>;
 
+struct OpCtx;
+
+// The contexts of calls under way. The library does not complete every call it still holds
+// when a handle is closed; once zookeeper_close() has returned (its threads are joined) the
+// ones left are freed here, so neither they nor what their callbacks hold leak.
+struct OpRegistry {
+  std::mutex mu;
+  std::unordered_set<OpCtx*> live;
+};
+
 // Context of one asynchronous library call; deleted by the completion thunk.
 struct OpCtx {
   asio::any_io_executor ex;
   OpDone done;
+  std::shared_ptr<OpRegistry> registry;
 };
 
 void finish(const void* data, int rc, OpResult r) {
   std::unique_ptr<OpCtx> ctx(static_cast<OpCtx*>(const_cast<void*>(data)));
+  {
+    std::lock_guard lock(ctx->registry->mu);
+    ctx->registry->live.erase(ctx.get());
+  }
   asio::post(ctx->ex, [done = std::move(ctx->done), rc, r = std::move(r)]() mutable {
     done(rc, std::move(r));
   });
@@ -137,6 +154,7 @@ struct ZkClient::Impl : std::enable_shared_from_this<Impl> {
 
   asio::any_io_executor ex;
   ZkOptions opts;
+  std::shared_ptr<OpRegistry> registry = std::make_shared<OpRegistry>();
   zhandle_t* zh = nullptr;
   uint64_t generation = 0;
   bool is_connected = false;
@@ -166,6 +184,12 @@ struct ZkClient::Impl : std::enable_shared_from_this<Impl> {
     if (zh) {
       zookeeper_close(zh);  // joins the library's threads; pending completions get ZCLOSING
       zh = nullptr;
+      std::unordered_set<OpCtx*> left;
+      {
+        std::lock_guard lock(registry->mu);
+        left.swap(registry->live);
+      }
+      for (OpCtx* c : left) delete c;  // never completed by the library
     }
     is_connected = false;
     sid = 0;
@@ -234,10 +258,18 @@ struct ZkClient::Impl : std::enable_shared_from_this<Impl> {
       asio::post(ex, [done = std::move(done)] { done(ZINVALIDSTATE, OpResult{}); });
       return;
     }
-    auto* ctx = new OpCtx{ex, std::move(done)};
+    auto* ctx = new OpCtx{ex, std::move(done), registry};
+    {
+      std::lock_guard lock(registry->mu);
+      registry->live.insert(ctx);
+    }
     int rc = call(zh, ctx);
     if (rc != ZOK) {  // the library will not call back
       std::unique_ptr<OpCtx> owned(ctx);
+      {
+        std::lock_guard lock(registry->mu);
+        registry->live.erase(ctx);
+      }
       asio::post(ex, [done = std::move(owned->done), rc] { done(rc, OpResult{}); });
     }
   }
@@ -384,7 +416,14 @@ struct ZkClient::Impl : std::enable_shared_from_this<Impl> {
     int flags = ZOO_EPHEMERAL | (r.sequential ? ZOO_SEQUENCE : 0);
     create_op(r.path, r.data, flags, [self = shared_from_this(), id](int rc, OpResult res) {
       auto rit = self->regs.find(id);
-      if (rit == self->regs.end()) return;
+      if (rit == self->regs.end()) {  // unregistered while the create was under way
+        if (rc == ZOK) {
+          self->op([&](zhandle_t* h,
+                       OpCtx* c) { return zoo_adelete(h, res.value.c_str(), -1, void_done, c); },
+                   [](int, OpResult) {});
+        }
+        return;
+      }
       Registration& reg = rit->second;
       reg.in_flight = false;
       if (rc == ZOK) {
@@ -427,9 +466,11 @@ struct ZkClient::Impl : std::enable_shared_from_this<Impl> {
     op([&](zhandle_t* h,
            OpCtx* c) { return zoo_aget_children(h, parent.c_str(), 0, strings_done, c); },
        [self = shared_from_this(), id, parent, prefix](int rc, OpResult res) {
+         auto rit = self->regs.find(id);
+         if (rit == self->regs.end()) return;  // unregistered meanwhile
          if (rc != ZOK) {
-           self->regs.at(id).in_flight = false;
-           self->regs.at(id).uncertain = rc != ZNONODE;
+           rit->second.in_flight = false;
+           rit->second.uncertain = rc != ZNONODE;
            return rc == ZNONODE ? self->create_registration(id) : self->registration_failed(id, rc);
          }
          auto candidates = std::make_shared<std::vector<std::string>>();
@@ -648,7 +689,10 @@ asio::awaitable<void> ZkClient::unregister(RegistrationId id) {
   if (it == impl_->regs.end()) co_return;
   std::string path = it->second.actual;
   impl_->regs.erase(it);
-  if (!path.empty()) co_await remove(path);
+  if (!path.empty()) {
+    auto op = remove(path);  // built outside co_await (g++ 12)
+    co_await std::move(op);
+  }
 }
 
 std::string ZkClient::registered_path(RegistrationId id) const {

@@ -6,6 +6,7 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 
+#include "common/json_text.hpp"
 #include "common/rpc.hpp"
 #include "message/message_stats.hpp"
 
@@ -18,6 +19,7 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 constexpr int64_t kMaxMid = (1LL << 53) - 1;  // exact as a Redis score and a JS number
+constexpr int kMaxDepth = 64;                 // nesting of a msg sent as a JSON value
 
 [[noreturn]] void bad(MessageStats& stats, const std::string& why) {
   stats.param_errors.fetch_add(1, std::memory_order_relaxed);
@@ -47,9 +49,16 @@ StoredMessage stored(const json& p, const MessageConfig& cfg, MessageStats& stat
   m.key = key_of(p, cfg, stats);
   auto msg = p.find("msg");
   if (msg == p.end() || msg->is_null()) bad(stats, "msg is required");
-  json value = msg->is_string() ? json::parse(msg->get<std::string>(), nullptr, false) : *msg;
-  if (value.is_discarded()) bad(stats, "msg is not JSON");
-  m.msg = value.dump(-1, ' ', false, json::error_handler_t::replace);
+  if (msg->is_string()) {  // JSON text: checked and compacted without building a document
+    const auto& text = msg->get_ref<const std::string&>();
+    if (text.size() > cfg.max_msg_bytes) bad(stats, "msg too large");
+    auto compact = compact_json(text);
+    if (!compact) bad(stats, "msg is not JSON");
+    m.msg = std::move(*compact);
+  } else {  // a value: dump() recurses per level, so the depth is checked first
+    if (json_depth(*msg, kMaxDepth) > kMaxDepth) bad(stats, "msg nested too deeply");
+    m.msg = msg->dump(-1, ' ', false, json::error_handler_t::replace);
+  }
   if (m.msg.size() > cfg.max_msg_bytes) bad(stats, "msg too large");
   m.mid = int_of(p, "mid", -1);
   if (m.mid < 0 || m.mid > kMaxMid) bad(stats, "mid out of range");

@@ -127,6 +127,7 @@ asio::awaitable<void> MysqlStore::remove(std::string key) {
 }
 
 asio::awaitable<uint64_t> MysqlStore::clean_once() {
+  auto alive = lifeline_.token();
   uint64_t total = 0;
   for (size_t s = 0; s < pools_.size(); ++s) {
     try {
@@ -135,10 +136,12 @@ asio::awaitable<uint64_t> MysqlStore::clean_once() {
         auto op = pools_[s]->execute("DELETE FROM private_msg WHERE ttl<? LIMIT 1000",
                                      std::move(params), kDeadline);
         auto r = co_await std::move(op);
+        if (!*alive) co_return total;
         total += r.affected_rows;
         if (r.affected_rows < 1000 || stopped_) break;
       }
     } catch (const std::exception& e) {
+      if (!*alive) co_return total;
       spdlog::warn("mysql {}: cleanup failed: {}", names_[s], e.what());
     }
   }
@@ -146,12 +149,15 @@ asio::awaitable<uint64_t> MysqlStore::clean_once() {
 }
 
 asio::awaitable<void> MysqlStore::clean_loop() {
+  auto alive = lifeline_.token();
   while (!stopped_) {
     auto op = clean_once();
     uint64_t n = co_await std::move(op);
+    if (!*alive) co_return;
     if (n) spdlog::info("mysql: removed {} expired messages", n);
     clean_timer_.expires_after(cfg_.mysql_clean);
     co_await clean_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (!*alive) co_return;
   }
 }
 

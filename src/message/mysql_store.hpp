@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "common/ketama.hpp"
+#include "common/lifeline.hpp"
 #include "common/mysql_pool.hpp"
 #include "message/message_config.hpp"
 #include "message/message_store.hpp"
@@ -57,6 +58,7 @@ class MysqlStore : public MessageStore {
   std::unique_ptr<StorageRing> ring_;
   boost::asio::steady_timer clean_timer_;
   bool stopped_ = false;
+  Lifeline lifeline_;  // last member: the loops stop when the store is gone
 };
 
 }  // namespace appmsg::message

@@ -76,18 +76,22 @@ std::string RedisStore::member(const StoredMessage& m) {
 asio::awaitable<std::vector<std::optional<std::string>>> RedisStore::save(
     std::vector<StoredMessage> items) {
   std::vector<std::optional<std::string>> errors(items.size());
-  // Four commands per item, grouped by shard, one pipeline per shard.
+  // Five commands per item, grouped by shard, one pipeline per shard. A save of a mid the key
+  // already holds replaces it (the member's expiry comes from the receiving node's clock, so a
+  // retried save would otherwise add a second member for the same message).
   std::map<RedisClient*, std::vector<size_t>> by_shard;
   for (size_t i = 0; i < items.size(); ++i) by_shard[&shards_.for_key(items[i].key)].push_back(i);
   const std::string keep_from = "-" + std::to_string(cfg_.store + 1);
   const int64_t now = now_unix();
   for (auto& [client, indexes] : by_shard) {
     std::vector<Command> cmds;
-    cmds.reserve(indexes.size() * 4);
+    cmds.reserve(indexes.size() * 5);
     for (size_t i : indexes) {
       auto& m = items[i];
       std::string ttl = std::to_string(std::max<int64_t>(m.expire_at - now, 1));
-      cmds.push_back({"ZADD", m.key, std::to_string(m.mid), member(m)});
+      std::string mid = std::to_string(m.mid);
+      cmds.push_back({"ZREMRANGEBYSCORE", m.key, mid, mid});
+      cmds.push_back({"ZADD", m.key, mid, member(m)});
       cmds.push_back({"ZREMRANGEBYRANK", m.key, "0", keep_from});
       cmds.push_back({"EXPIRE", m.key, ttl, "NX"});  // a TTL for a key that has none
       cmds.push_back({"EXPIRE", m.key, ttl, "GT"});  // and as far as its furthest message
@@ -108,8 +112,8 @@ asio::awaitable<std::vector<std::optional<std::string>>> RedisStore::save(
         errors[indexes[n]] = failure;
         continue;
       }
-      for (size_t c = 0; c < 4; ++c) {
-        auto& r = replies[n * 4 + c];
+      for (size_t c = 0; c < 5; ++c) {
+        auto& r = replies[n * 5 + c];
         if (r.is_error()) errors[indexes[n]] = "redis: " + r.str;
       }
     }
@@ -154,7 +158,9 @@ asio::awaitable<GetResult> RedisStore::get(std::string key, int64_t after_mid, i
     zrem.insert(zrem.end(), expired.begin(), expired.end());
     asio::co_spawn(
         ex_,
-        [&client, zrem = std::move(zrem)]() mutable -> asio::awaitable<void> {
+        [&client, zrem = std::move(zrem),
+         alive = lifeline_.token()]() mutable -> asio::awaitable<void> {
+          if (!*alive) co_return;  // the store (and its clients) are gone
           try {
             auto op = client.command(std::move(zrem));
             co_await std::move(op);
@@ -175,14 +181,16 @@ asio::awaitable<void> RedisStore::remove(std::string key) {
 }
 
 asio::awaitable<void> RedisStore::sweep_loop() {
+  auto alive = lifeline_.token();
   while (!stopped_) {
     sweep_timer_.expires_after(cfg_.sweep_interval);
     co_await sweep_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
-    if (stopped_) break;
+    if (!*alive || stopped_) co_return;
     try {
       auto op = sweep_once();
       co_await std::move(op);
     } catch (const std::exception& e) {
+      if (!*alive) co_return;
       spdlog::debug("sweep: {}", e.what());
     }
   }
@@ -190,6 +198,7 @@ asio::awaitable<void> RedisStore::sweep_loop() {
 
 // Walks each shard's sorted sets with SCAN, a few keys per call, and removes expired members.
 asio::awaitable<size_t> RedisStore::sweep_once() {
+  auto alive = lifeline_.token();
   size_t removed = 0;
   const int64_t now = now_unix();
   for (size_t s = 0; s < shards_.size(); ++s) {
@@ -198,12 +207,14 @@ asio::awaitable<size_t> RedisStore::sweep_once() {
     Command scan{"SCAN", cursors_[s], "COUNT", std::to_string(cfg_.sweep_keys), "TYPE", "zset"};
     auto op = client.command(std::move(scan));
     RedisReply reply = co_await std::move(op);
+    if (!*alive) co_return removed;
     if (reply.type != RedisReply::Type::array || reply.elements.size() != 2) continue;
     cursors_[s] = reply.elements[0].str;
     for (auto& k : reply.elements[1].elements) {
       Command range{"ZRANGE", k.str, "0", "-1"};
       auto rop = client.command(std::move(range));
       RedisReply members = co_await std::move(rop);
+      if (!*alive) co_return removed;
       Command zrem{"ZREM", k.str};
       for (auto& m : members.elements) {
         auto parsed = parse_member(m.str);
@@ -214,6 +225,7 @@ asio::awaitable<size_t> RedisStore::sweep_once() {
         removed += zrem.size() - 2;
         auto zop = client.command(std::move(zrem));
         co_await std::move(zop);
+        if (!*alive) co_return removed;
       }
     }
   }

@@ -13,6 +13,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <memory>
 
+#include "common/lifeline.hpp"
 #include "common/redis_client.hpp"
 #include "message/message_config.hpp"
 #include "message/message_store.hpp"
@@ -44,6 +45,7 @@ class RedisStore : public MessageStore {
   boost::asio::steady_timer sweep_timer_;
   std::vector<std::string> cursors_;  // SCAN cursor per shard
   bool stopped_ = false;
+  Lifeline lifeline_;  // last member: the sweep and background removals stop when it is gone
 };
 
 }  // namespace appmsg::message
