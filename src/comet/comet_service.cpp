@@ -14,6 +14,7 @@
 #include "comet/stats_http.hpp"
 #include "comet/tcp_listener.hpp"
 #include "comet/token_auth.hpp"
+#include "common/rpc.hpp"
 
 namespace appmsg::comet {
 
@@ -123,6 +124,7 @@ asio::awaitable<void> CometService::start() {
   if (config_.websocket_enabled) {
     listen_all(config_.websocket_bind, ClientProtocol::websocket, ws_addresses_);
   }
+  warn_if_open(config_.rpc_bind, config_.rpc_secret);
   HttpServerOptions rpc_opts;
   rpc_opts.name = "comet rpc";
   rpc_opts.max_body_bytes = 16 << 20;  // a batch push to many keys

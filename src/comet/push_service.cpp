@@ -30,13 +30,7 @@ PushService::PushService(ChannelTable& table, CometStats& stats, MessageNodes* s
       max_key_bytes_(max_key_bytes) {}
 
 int64_t PushService::next_mid() {
-  int64_t now = now_micros();
-  int64_t last = last_mid_.load(std::memory_order_relaxed);
-  int64_t mid;
-  do {
-    mid = std::max(now, last + 1);
-  } while (!last_mid_.compare_exchange_weak(last, mid, std::memory_order_relaxed));
-  return mid;
+  return mids_.next();
 }
 
 namespace {

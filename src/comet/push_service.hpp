@@ -15,6 +15,7 @@
 
 #include "comet/channel_table.hpp"
 #include "comet/comet_stats.hpp"
+#include "common/timeid.hpp"
 
 namespace appmsg {
 class MessageNodes;
@@ -40,7 +41,9 @@ class PushService {
     std::string error;
   };
   static constexpr int64_t kMaxExpire = 365LL * 24 * 3600;
-  static constexpr size_t kMaxBodyBytes = 65535;  // what a message node stores (msg.max)
+  // A pushed message, at most; offline copies are further limited by the message node's
+  // msg.max (64 KiB by default), beyond which the push answers code 101.
+  static constexpr size_t kMaxBodyBytes = 1 << 20;
 
   PushService(ChannelTable& table, CometStats& stats, MessageNodes* store,
               std::chrono::milliseconds store_timeout, size_t max_key_bytes);
@@ -56,7 +59,7 @@ class PushService {
   MessageNodes* store_;
   std::chrono::milliseconds store_timeout_;
   size_t max_key_bytes_;
-  std::atomic<int64_t> last_mid_{0};
+  TimeId mids_;  // one generator for the process: mids increase per key and across keys
 };
 
 }  // namespace appmsg::comet

@@ -24,7 +24,8 @@ std::string_view user_of_token(std::string_view token);  // "42_9f1c..." -> "42"
 class TokenAuth {
  public:
   TokenAuth(boost::asio::any_io_executor control, RedisShards& redis);
-  // Thread-safe; `done` runs on the control executor.
+  // Thread-safe; `done` runs on the control executor, or at once on the caller's thread when the
+  // token cannot belong to the key (no Redis call needed).
   void check(const SubRequest& req, std::function<void(AuthResult)> done);
   uint64_t errors() const { return errors_.load(std::memory_order_relaxed); }
 

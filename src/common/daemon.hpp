@@ -14,8 +14,8 @@
 namespace appmsg {
 
 // What a daemon does once its configuration is loaded. start() runs on the io_context before
-// the pid file is written (throw to abort start-up); stop() runs on SIGTERM/SIGINT and must let
-// the io_context run out of work; reload() runs on SIGHUP with the re-read configuration.
+// the pid file is written (throw to abort start-up); stop() runs on SIGTERM/SIGINT, and the
+// io_context is stopped when it returns; reload() runs on SIGHUP with the re-read configuration.
 class Service {
  public:
   virtual ~Service() = default;

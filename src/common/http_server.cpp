@@ -112,8 +112,11 @@ class Session : public std::enable_shared_from_this<Session> {
   asio::any_io_executor executor() { return stream_.get_executor(); }
 
   static asio::awaitable<void> run(std::shared_ptr<Session> self) {
+    struct Forget {  // leaves the server's registry even when serve() throws
+      Session* s;
+      ~Forget() { s->forget(); }
+    } forget{self.get()};
     co_await self->serve();
-    self->forget();
   }
 
   // Closes the connection from any thread; with idle_only, only when no request is in progress.

@@ -100,7 +100,12 @@ void MessageNodes::set_addresses(const std::vector<std::string>& addresses) {
       continue;
     }
     auto node = std::make_shared<Node>();
-    node->client = std::make_unique<RpcClient>(ex_, RpcClientOptions{a, opts_.secret});
+    try {
+      node->client = std::make_unique<RpcClient>(ex_, RpcClientOptions{a, opts_.secret});
+    } catch (const std::exception& e) {  // e.g. a host name: addresses must be IP:port
+      spdlog::error("message nodes: skipping {}: {}", a, e.what());
+      continue;
+    }
     next.emplace(a, std::move(node));
     spdlog::info("message nodes: + {}", a);
   }
@@ -133,11 +138,16 @@ asio::awaitable<json> MessageNodes::call(std::string method, json params,
     (it->second->down_until > now ? down : order).push_back(it->second);
   }
   order.insert(order.end(), down.begin(), down.end());
-  for (auto& node : order) {
+  for (size_t attempt = 0; attempt < order.size(); ++attempt) {
+    auto& node = order[attempt];
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now());
     if (left.count() <= 0) break;
+    // A node that accepts but never answers must not take all the time: each attempt gets an
+    // equal share of what is left (the last one all of it).
+    left /= static_cast<long>(order.size() - attempt);
     try {
-      auto pending = node->client->call(method, params, left);
+      auto pending =
+          node->client->call(method, params, std::max(left, std::chrono::milliseconds(1)));
       json result = co_await std::move(pending);
       node->down_until = {};
       co_return result;

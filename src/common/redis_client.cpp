@@ -179,23 +179,36 @@ struct RedisClient::Impl : std::enable_shared_from_this<Impl> {
 
   asio::awaitable<void> connect_once() {
     auto [host, port] = split_address(opts.address);
-    tcp::resolver resolver(strand);
-    auto endpoints = co_await resolver.async_resolve(host, port, asio::use_awaitable);
     socket = tcp::socket(strand);
-    // The timer closes the socket if the connect takes too long; the connect then fails.
+    // One deadline for resolve and connect: when it passes, the timer cancels the resolver and
+    // closes the socket, and the pending step fails. `state` outlives this frame, so a timer
+    // handler already queued when the connect completes finds `done` and does nothing.
+    struct Attempt {
+      bool done = false;
+      bool timed_out = false;
+    };
+    auto state = std::make_shared<Attempt>();
+    auto resolver = std::make_shared<tcp::resolver>(strand);
     asio::steady_timer timer(strand, opts.connect_timeout);
-    bool timed_out = false;
-    timer.async_wait([this, &timed_out](error_code ec) {
-      if (ec) return;
-      timed_out = true;
+    timer.async_wait([self = shared_from_this(), state, resolver](error_code ec) {
+      if (ec || state->done) return;
+      state->timed_out = true;
+      resolver->cancel();
       error_code ignored;
-      socket.close(ignored);
+      self->socket.close(ignored);
     });
-    auto [ec, ep] =
-        co_await asio::async_connect(socket, endpoints, asio::as_tuple(asio::use_awaitable));
+    auto [rec, endpoints] =
+        co_await resolver->async_resolve(host, port, asio::as_tuple(asio::use_awaitable));
+    error_code ec = rec;
+    if (!ec) {
+      auto [cec, ep] =
+          co_await asio::async_connect(socket, endpoints, asio::as_tuple(asio::use_awaitable));
+      (void)ep;
+      ec = cec;
+    }
+    state->done = true;
     timer.cancel();
-    (void)ep;
-    if (timed_out) throw boost::system::system_error(asio::error::timed_out);
+    if (state->timed_out) throw boost::system::system_error(asio::error::timed_out);
     if (ec) throw boost::system::system_error(ec);
     socket.set_option(tcp::no_delay(true));
   }

@@ -66,6 +66,17 @@ void add_rpc_method(HttpRouter& router, const std::string& name, std::string sec
       });
 }
 
+void warn_if_open(const std::vector<std::string>& binds, const std::string& secret) {
+  if (!secret.empty()) return;
+  for (auto& b : binds) {
+    auto host = split_host_port(b).first;
+    bool loopback = host.rfind("127.", 0) == 0 || host == "::1";
+    if (!loopback) {
+      spdlog::warn("rpc on {} has no [rpc] secret: anyone who reaches it may push or read", b);
+    }
+  }
+}
+
 RpcClient::RpcClient(asio::any_io_executor ex, RpcClientOptions opts)
     : opts_(std::move(opts)),
       http_(std::make_unique<HttpClient>(

@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "common/http_server.hpp"
 
@@ -51,6 +52,10 @@ constexpr const char* kRpcSecretHeader = "X-Appmsg-Secret";
 // A method reports failure by throwing RpcError (its code and message go back to the caller).
 void add_rpc_method(HttpRouter& router, const std::string& name, std::string secret,
                     RpcMethod method);
+
+// Logs a warning for each bind that is reachable from other hosts while `secret` is empty: the
+// internal RPC is then open to anyone who can reach it.
+void warn_if_open(const std::vector<std::string>& binds, const std::string& secret);
 
 struct RpcClientOptions {
   std::string address;  // host:port of the peer's RPC listener

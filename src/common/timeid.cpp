@@ -15,8 +15,12 @@ int64_t now_micros() {
 }
 
 int64_t TimeId::next(int64_t now_us) {
-  last_ = std::max(now_us, last_ + 1);
-  return last_;
+  int64_t last = last_.load(std::memory_order_relaxed);
+  int64_t id;
+  do {
+    id = std::max(now_us, last + 1);
+  } while (!last_.compare_exchange_weak(last, id, std::memory_order_relaxed));
+  return id;
 }
 
 }  // namespace appmsg

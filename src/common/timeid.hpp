@@ -6,11 +6,13 @@
  * repeated microsecond, or until a clock stepped back catches up), it never sleeps: the id runs
  * ahead of the clock by at most the number of ids issued in the stall.
  *
- * Not thread-safe: the owner (comet's per-key channel) serialises calls under its own mutex.
+ * Thread-safe (one atomic). The comet keeps one generator for the whole process: ids then
+ * increase across keys as well, and a key needs no state of its own to get increasing mids.
  * Ids are not unique across keys or processes, as in the original.
  */
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 
 namespace appmsg {
@@ -31,10 +33,10 @@ class TimeId {
   // A new id given the current time: max(now_us, last() + 1). Exposed for tests.
   int64_t next(int64_t now_us);
   // The last id returned, 0 before the first.
-  int64_t last() const { return last_; }
+  int64_t last() const { return last_.load(std::memory_order_relaxed); }
 
  private:
-  int64_t last_ = 0;
+  std::atomic<int64_t> last_{0};
 };
 
 }  // namespace appmsg

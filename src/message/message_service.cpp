@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/rpc.hpp"
 #include "message/message_rpc.hpp"
 #include "message/mysql_store.hpp"
 #include "message/redis_store.hpp"
@@ -62,6 +63,7 @@ asio::awaitable<void> MessageService::start() {
     co_await std::move(op);
   }
   store_->start();
+  warn_if_open(cfg_.rpc_bind, cfg_.rpc_secret);
   HttpServerOptions rpc_opts;
   rpc_opts.name = "message rpc";
   rpc_opts.max_body_bytes = 32 << 20;  // batches

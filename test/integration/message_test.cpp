@@ -330,7 +330,8 @@ TEST_P(BothBackendsTest, get_returns_rising_mids_strictly_after_the_given_mid) {
   EXPECT_EQ(mids_of(get(k, 4)), (std::vector<int64_t>{5}));  // exclusive lower bound
   EXPECT_EQ(mids_of(get(k, 3)), (std::vector<int64_t>{4, 5}));
   EXPECT_EQ(mids_of(get(k, 5)), (std::vector<int64_t>{}));
-  for (auto& m : get(k).at("msgs")) EXPECT_EQ(m.at("msg"), (json{{"m", m.at("mid")}}));
+  json all = get(k);  // named: a range-for over a member of a temporary would dangle
+  for (auto& m : all.at("msgs")) EXPECT_EQ(m.at("msg"), (json{{"m", m.at("mid")}}));
 }
 
 TEST_P(BothBackendsTest, limit_pages_and_more_says_whether_messages_remain) {
