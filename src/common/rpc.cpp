@@ -69,8 +69,9 @@ void add_rpc_method(HttpRouter& router, const std::string& name, std::string sec
 void warn_if_open(const std::vector<std::string>& binds, const std::string& secret) {
   if (!secret.empty()) return;
   for (auto& b : binds) {
-    auto host = split_host_port(b).first;
-    bool loopback = host.rfind("127.", 0) == 0 || host == "::1";
+    std::string_view host(b);
+    host = host.substr(0, host.rfind(':'));
+    bool loopback = host.starts_with("127.") || host == "localhost" || host == "[::1]";
     if (!loopback) {
       spdlog::warn("rpc on {} has no [rpc] secret: anyone who reaches it may push or read", b);
     }
