@@ -52,12 +52,13 @@ CometService::CometService(asio::io_context& control, CometConfig config, size_t
     }
     redis_ = std::make_unique<RedisShards>(control_.get_executor(), std::move(shards),
                                            config_.redis_ketama_base);
-    presence_ = std::make_unique<Presence>(control_.get_executor(), *redis_, table_,
-                                           config_.comet_node, config_.presence_ttl);
+    presence_ =
+        std::make_unique<Presence>(control_.get_executor(), *redis_, table_, config_.comet_node,
+                                   config_.presence_ttl, stats_.presence_errors);
     ctx->on_presence = [p = presence_.get()](const std::string& key, bool joined) {
       p->changed(key, joined);
     };
-    auth_ = std::make_unique<TokenAuth>(control_.get_executor(), *redis_);
+    auth_ = std::make_unique<TokenAuth>(control_.get_executor(), *redis_, stats_.auth_errors);
   }
   if (config_.auth) {
     if (auth_) {

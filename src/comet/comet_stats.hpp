@@ -20,7 +20,9 @@ struct CometStats {
   Counter message_succeed{0}, message_failed{0};  // per-connection writes, as the original
   Counter pushes{0}, deliveries{0}, drops{0};     // deliveries queued; drops = queue overflow
   // offline store
-  Counter store_calls{0}, store_errors{0}, store_retries{0};
+  Counter store_calls{0}, store_errors{0};
+  // Redis: token lookups and presence writes that failed
+  Counter auth_errors{0}, presence_errors{0};
   Counter store_latency_us_sum{0}, store_latency_count{0};
   static constexpr int kLatencyBuckets = 8;  // <= 0.5, 1, 2, 5, 10, 50, 250 ms, +Inf
   Counter store_latency_bucket[kLatencyBuckets] = {};

@@ -22,13 +22,14 @@ constexpr const char* kDeleteIfMine =
 }  // namespace
 
 Presence::Presence(asio::any_io_executor control, RedisShards& redis, ChannelTable& table,
-                   std::string node, std::chrono::seconds ttl)
+                   std::string node, std::chrono::seconds ttl, std::atomic<uint64_t>& errors)
     : ex_(control),
       redis_(redis),
       table_(table),
       node_(std::move(node)),
       ttl_(ttl),
-      timer_(control) {}
+      timer_(control),
+      errors_(errors) {}
 
 void Presence::changed(const std::string& key, bool joined) {
   std::lock_guard lock(mu_);

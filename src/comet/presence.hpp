@@ -28,7 +28,7 @@ class Presence {
   static constexpr std::string_view kPrefix = "presence:";
 
   Presence(boost::asio::any_io_executor control, RedisShards& redis, ChannelTable& table,
-           std::string node, std::chrono::seconds ttl);
+           std::string node, std::chrono::seconds ttl, std::atomic<uint64_t>& errors);
   void changed(const std::string& key, bool joined);  // thread-safe
   void start();
   boost::asio::awaitable<void> flush();  // writes pending changes now (also used on stop)
@@ -48,8 +48,8 @@ class Presence {
   std::unordered_map<std::string, bool> pending_;  // key -> joined (last change wins)
   boost::asio::steady_timer timer_;
   bool stopped_ = false;
-  std::atomic<uint64_t> errors_{0};
-  Lifeline lifeline_;  // last member: the loop stops when presence is gone
+  std::atomic<uint64_t>& errors_;  // the comet's counter
+  Lifeline lifeline_;              // last member: the loop stops when presence is gone
 };
 
 }  // namespace appmsg::comet

@@ -91,6 +91,10 @@ std::string metrics(const ChannelTable& table, const CometStats& s) {
        get(s.message_succeed));
   line("appmsg_comet_write_failures_total", "counter", "Messages whose write failed.",
        get(s.message_failed));
+  line("appmsg_comet_auth_errors_total", "counter", "Token lookups in Redis that failed.",
+       get(s.auth_errors));
+  line("appmsg_comet_presence_errors_total", "counter", "Presence writes to Redis that failed.",
+       get(s.presence_errors));
   line("appmsg_comet_store_calls_total", "counter",
        "Calls to message nodes to store offline copies.", get(s.store_calls));
   line("appmsg_comet_store_errors_total", "counter", "Offline copies that could not be stored.",

@@ -19,8 +19,9 @@ std::string_view user_of_token(std::string_view token) {
   return pos == std::string_view::npos ? std::string_view() : token.substr(0, pos);
 }
 
-TokenAuth::TokenAuth(asio::any_io_executor control, RedisShards& redis)
-    : ex_(std::move(control)), redis_(redis) {}
+TokenAuth::TokenAuth(asio::any_io_executor control, RedisShards& redis,
+                     std::atomic<uint64_t>& errors)
+    : ex_(std::move(control)), redis_(redis), errors_(errors) {}
 
 void TokenAuth::check(const SubRequest& req, std::function<void(AuthResult)> done) {
   auto user = user_of_token(req.token);

@@ -23,7 +23,8 @@ std::string_view user_of_token(std::string_view token);  // "42_9f1c..." -> "42"
 
 class TokenAuth {
  public:
-  TokenAuth(boost::asio::any_io_executor control, RedisShards& redis);
+  TokenAuth(boost::asio::any_io_executor control, RedisShards& redis,
+            std::atomic<uint64_t>& errors);
   // Thread-safe; `done` runs on the control executor, or at once on the caller's thread when the
   // token cannot belong to the key (no Redis call needed).
   void check(const SubRequest& req, std::function<void(AuthResult)> done);
@@ -32,7 +33,7 @@ class TokenAuth {
  private:
   boost::asio::any_io_executor ex_;
   RedisShards& redis_;
-  std::atomic<uint64_t> errors_{0};
+  std::atomic<uint64_t>& errors_;  // the comet's counter
   Lifeline lifeline_;  // last member: a check finishing after the service is gone does nothing
 };
 
