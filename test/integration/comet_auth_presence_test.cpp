@@ -15,21 +15,13 @@
 //
 // Threads: the test body (blocking clients), one IoThread that is the comet's control context
 // (and runs our RPC client), and the comet's own client contexts.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
-#include <atomic>
-#include <cerrno>
 #include <chrono>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -39,6 +31,7 @@
 #include "common/redis_client.hpp"
 #include "common/rpc.hpp"
 #include "support/async.hpp"
+#include "support/comet_harness.hpp"
 #include "support/servers.hpp"
 
 namespace appmsg::comet {
@@ -48,125 +41,14 @@ using namespace std::chrono_literals;
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 using test::eventually;
+using test::kPlusH;
+using test::multi_bulk;
+using test::TestClient;
 
-constexpr std::string_view kPlusH = "+h\r\n";
 constexpr std::string_view kAuthFailed = "-a\r\n";
 
 // ---------------------------------------------------------------------------------------------
-// Blocking sockets with deadlines: a comet client and a one-command Redis client.
-
-int connect_to(const std::string& address) {
-  auto [host, port] = split_host_port(address);
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) throw std::system_error(errno, std::generic_category(), "socket");
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(port);
-  ::inet_pton(AF_INET, host.c_str(), &sa.sin_addr);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0) {
-    int e = errno;
-    ::close(fd);
-    throw std::system_error(e, std::generic_category(), "connect " + address);
-  }
-  return fd;
-}
-
-// Raw bytes out, bytes in with a deadline, close detection (EOF or reset). Bytes read ahead are
-// kept for the next read.
-class RawConnection {
- public:
-  explicit RawConnection(const std::string& address) : fd_(connect_to(address)) {}
-  ~RawConnection() { close(); }
-  RawConnection(const RawConnection&) = delete;
-  RawConnection& operator=(const RawConnection&) = delete;
-
-  void close() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-
-  bool send(std::string_view bytes) {
-    while (!bytes.empty()) {
-      ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return false;
-      bytes.remove_prefix(static_cast<size_t>(n));
-    }
-    return true;
-  }
-
-  // Exactly n bytes, or fewer when the peer closes or the timeout passes first.
-  std::string read_exact(size_t n, std::chrono::milliseconds timeout = 5s) {
-    auto until = Clock::now() + timeout;
-    while (buf_.size() < n && recv_some(until)) {
-    }
-    return take(std::min(n, buf_.size()));
-  }
-
-  // Everything until the peer closes (or the timeout passes: then closed() is false).
-  std::string read_until_close(std::chrono::milliseconds timeout = 5s) {
-    auto until = Clock::now() + timeout;
-    while (recv_some(until)) {
-    }
-    return take(buf_.size());
-  }
-
-  // Up to and including the first CRLF ("" if none arrives in time).
-  std::string read_line(std::chrono::milliseconds timeout = 5s) {
-    auto until = Clock::now() + timeout;
-    size_t eol;
-    while ((eol = buf_.find("\r\n")) == std::string::npos && recv_some(until)) {
-    }
-    return eol == std::string::npos ? std::string() : take(eol + 2);
-  }
-
-  // One pushed message "$<len>\r\n<payload>\r\n": its payload, or nullopt.
-  std::optional<std::string> read_frame(std::chrono::milliseconds timeout = 5s) {
-    std::string header = read_line(timeout);
-    if (header.size() < 4 || header[0] != '$') return std::nullopt;
-    size_t len = std::stoul(header.substr(1, header.size() - 3));
-    std::string rest = read_exact(len + 2, timeout);
-    if (rest.size() != len + 2 || rest.compare(len, 2, "\r\n") != 0) return std::nullopt;
-    return rest.substr(0, len);
-  }
-
-  bool closed() const { return closed_; }
-
- private:
-  bool recv_some(Clock::time_point until) {
-    if (closed_ || fd_ < 0) return false;
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now());
-    pollfd p{fd_, POLLIN, 0};
-    int r = ::poll(&p, 1, static_cast<int>(std::max<int64_t>(left.count(), 0)));
-    if (r < 0 && errno == EINTR) return Clock::now() < until;
-    if (r <= 0) return false;
-    char chunk[4096];
-    ssize_t n = ::recv(fd_, chunk, sizeof(chunk), 0);
-    if (n > 0) {
-      buf_.append(chunk, static_cast<size_t>(n));
-      return true;
-    }
-    if (n < 0 && (errno == EINTR || errno == EAGAIN)) return true;
-    closed_ = true;
-    return false;
-  }
-  std::string take(size_t n) {
-    std::string out = buf_.substr(0, n);
-    buf_.erase(0, n);
-    return out;
-  }
-
-  int fd_ = -1;
-  bool closed_ = false;
-  std::string buf_;
-};
-
-// Redis multi-bulk request (also the comet's command framing).
-std::string multi_bulk(const std::vector<std::string>& args) {
-  std::string out = "*" + std::to_string(args.size()) + "\r\n";
-  for (auto& a : args) out += "$" + std::to_string(a.size()) + "\r\n" + a + "\r\n";
-  return out;
-}
+// The comet's `sub`, and a one-command Redis client (blocking, with deadlines) on a TestClient.
 
 // The comet's `sub` with all four arguments: key, heartbeat 30, token, version 1 (new format).
 std::string sub_command(const std::string& key, const std::string& token) {
@@ -183,7 +65,7 @@ struct Reply {
 // One command on a fresh connection; throws when the server cannot be reached or does not
 // answer within 3 s.
 Reply redis_call(const std::string& address, const std::vector<std::string>& args) {
-  RawConnection c(address);
+  TestClient c(address);
   if (!c.send(multi_bulk(args))) throw std::runtime_error("redis send to " + address);
   std::string line = c.read_line(3s);
   if (line.size() < 3) throw std::runtime_error("no redis reply from " + address);
@@ -245,8 +127,7 @@ class CometAuthPresenceTest : public ::testing::Test {
     for (size_t i = 0; i < kShards; ++i) {
       if (!redis_up_[i]) start_redis(i);
     }
-    static std::atomic<int> counter{0};
-    id_ = std::to_string(::getpid()) + "_" + std::to_string(++counter);
+    id_ = test::unique_test_id();
     node_ = "comet_auth_" + id_;
     ring_ = io_.call([&] {
       // Same names, weights and base as the comet's, never started: only its ring is used.
@@ -267,16 +148,8 @@ class CometAuthPresenceTest : public ::testing::Test {
   }
 
   CometConfig config(std::chrono::seconds presence_ttl = 3s) const {
-    CometConfig c;
-    c.tcp_bind = {"127.0.0.1:0"};
-    c.websocket_enabled = false;
-    c.rpc_bind = {"127.0.0.1:0"};
-    c.stat_bind = {"127.0.0.1:0"};
-    c.zk_addr = zk_server_->connect_string();
-    c.zk_timeout = 10000ms;
-    c.comet_path = "/comet_auth_presence_test_" + id_ + "/comet";
-    c.comet_node = node_;
-    c.message_path = "/comet_auth_presence_test_" + id_ + "/message";
+    CometConfig c = test::comet_test_config(zk_server_->connect_string(),
+                                            "/comet_auth_presence_test_" + id_, node_);
     for (size_t i = 0; i < kShards; ++i) {
       c.redis_sources.push_back({kShardNames[i], 1, redis_[i]->address()});
     }
@@ -286,22 +159,17 @@ class CometAuthPresenceTest : public ::testing::Test {
   }
 
   void start_comet(const CometConfig& c) {
-    comet_ = io_.call([&] { return std::make_unique<CometService>(io_.io(), c, 2); });
-    io_.run(comet_->start());
+    comet_ = test::start_comet(io_, c, 2);
     ASSERT_EQ(comet_->tcp_addresses().size(), 1u);
     ASSERT_EQ(comet_->rpc_addresses().size(), 1u);
     tcp_ = comet_->tcp_addresses()[0];
-    io_.call([&] {
-      rpc_ = std::make_unique<RpcClient>(
-          io_.executor(), RpcClientOptions{comet_->rpc_addresses()[0], c.rpc_secret});
-    });
+    rpc_ = test::rpc_client(io_, comet_->rpc_addresses()[0], c.rpc_secret);
   }
 
   void stop_comet() {
     if (!comet_) return;
-    if (!stopped_) io_.run(comet_->stop());
+    test::stop_comet(io_, comet_, stopped_);
     stopped_ = true;
-    io_.call([&] { comet_.reset(); });
   }
 
   static void start_redis(size_t i) {
@@ -365,8 +233,8 @@ class CometAuthPresenceTest : public ::testing::Test {
   }
 
   // A connection that sent `sub` with this token and got its +h.
-  std::unique_ptr<RawConnection> subscribe(const std::string& key, const std::string& token = "") {
-    auto c = std::make_unique<RawConnection>(tcp_);
+  std::unique_ptr<TestClient> subscribe(const std::string& key, const std::string& token = "") {
+    auto c = std::make_unique<TestClient>(tcp_);
     c->send(sub_command(key, token));
     EXPECT_EQ(c->read_exact(kPlusH.size()), kPlusH) << "subscribe " << key << " token " << token;
     return c;
@@ -375,7 +243,7 @@ class CometAuthPresenceTest : public ::testing::Test {
   // ("" plus a failure when it does not close within the bound).
   std::string refused(const std::string& key, const std::string& token,
                       std::chrono::milliseconds bound = 5s) {
-    RawConnection c(tcp_);
+    TestClient c(tcp_);
     c.send(sub_command(key, token));
     std::string got = c.read_until_close(bound);
     EXPECT_TRUE(c.closed()) << "key " << key << " token " << token << " still open after "
@@ -383,7 +251,7 @@ class CometAuthPresenceTest : public ::testing::Test {
     return got;
   }
 
-  static bool answers_heartbeat(RawConnection& c) {
+  static bool answers_heartbeat(TestClient& c) {
     return c.send("h") && c.read_exact(kPlusH.size()) == kPlusH;
   }
 
@@ -392,7 +260,7 @@ class CometAuthPresenceTest : public ::testing::Test {
     return io_.run(rpc_->call("push", params, 10s)).at("mid").get<int64_t>();
   }
   // True when the connection receives this body (new format) with the mid of the push.
-  static bool receives(RawConnection& c, const std::string& body, int64_t mid) {
+  static bool receives(TestClient& c, const std::string& body, int64_t mid) {
     auto payload = c.read_frame();
     return payload &&
            json::parse(*payload) == (json{{"msg", json::parse(body)}, {"mid", mid}, {"gid", 0}});
@@ -407,8 +275,7 @@ class CometAuthPresenceTest : public ::testing::Test {
   // so once the marker's key is gone the earlier leaves have been sent with it. The short pause
   // covers the commands queued behind the marker's in that pipeline. (A late write could only
   // make a wrong delete go unseen, never fail a correct comet.)
-  void wait_for_leaves_written(std::unique_ptr<RawConnection> marker,
-                               const std::string& marker_key) {
+  void wait_for_leaves_written(std::unique_ptr<TestClient> marker, const std::string& marker_key) {
     std::this_thread::sleep_for(100ms);  // the leave just seen in the table has been reported
     marker->close();
     ASSERT_TRUE(eventually([&] { return !presence(marker_key); }, 10s)) << "marker " << marker_key;
@@ -521,7 +388,7 @@ TEST_F(CometAuthPresenceTest, auth_on_with_redis_down_refuses_in_bounded_time_an
   ASSERT_EQ(on_ring_shard({"SET", token, "1"}).str, "OK");
   ASSERT_TRUE(eventually(
       [&] {
-        RawConnection again(tcp_);
+        TestClient again(tcp_);
         again.send(sub_command(key, token));
         return again.read_exact(kPlusH.size(), 5s) == kPlusH;
       },
@@ -540,7 +407,7 @@ TEST_F(CometAuthPresenceTest, presence_is_written_with_ttl_refreshed_and_removed
   // One key on each shard.
   std::vector<std::string> keys{key_on_shard("p" + id_ + "_a", 0),
                                 key_on_shard("p" + id_ + "_b", 1)};
-  std::vector<std::unique_ptr<RawConnection>> clients;
+  std::vector<std::unique_ptr<TestClient>> clients;
   for (auto& key : keys) clients.push_back(subscribe(key));
   for (auto& key : keys) {
     SCOPED_TRACE(key);
@@ -641,7 +508,7 @@ TEST_F(CometAuthPresenceTest, graceful_stop_removes_presence_of_connected_client
   start_comet(config(120s));  // only the stop's delete can remove the keys
   std::vector<std::string> keys{key_on_shard("stop" + id_ + "_", 0),
                                 key_on_shard("stop" + id_ + "_", 1)};
-  std::vector<std::unique_ptr<RawConnection>> clients;
+  std::vector<std::unique_ptr<TestClient>> clients;
   for (auto& key : keys) clients.push_back(subscribe(key));
   clients.push_back(subscribe(keys[0]));  // two connections on one key
   for (auto& key : keys) ASSERT_TRUE(eventually([&] { return presence(key) == node_; }, 10s));

@@ -11,7 +11,6 @@
 // message nodes and runs the test's RPC clients, Redis client and ZooKeeper client; each of them
 // is created, used and destroyed there. Every test has its own ZooKeeper paths and keys.
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -31,6 +30,7 @@
 #include "message/message_config.hpp"
 #include "message/message_service.hpp"
 #include "support/async.hpp"
+#include "support/comet_harness.hpp"
 #include "support/servers.hpp"
 
 namespace appmsg {
@@ -56,8 +56,7 @@ class CometStoreTest : public ::testing::Test {
   }
 
   void SetUp() override {
-    static std::atomic<int> counter{0};
-    id_ = std::to_string(::getpid()) + "_" + std::to_string(++counter);
+    id_ = test::unique_test_id();
     root_ = "/comet_store_test_" + id_;
     io_.call([&] {
       RedisOptions o;
@@ -73,10 +72,7 @@ class CometStoreTest : public ::testing::Test {
 
   void TearDown() override {
     io_.call([&] { comet_rpc_.reset(); });
-    if (comet_) {
-      io_.run(comet_->stop());
-      io_.call([&] { comet_.reset(); });
-    }
+    test::stop_comet(io_, comet_);
     for (auto& node : nodes_) {
       if (!node.stopped) io_.run(node.service->stop());
       io_.call([&] { node.service.reset(); });
@@ -113,26 +109,13 @@ class CometStoreTest : public ::testing::Test {
   message::MessageService& node(size_t i) { return *nodes_[i].service; }
 
   void start_comet() {
-    comet::CometConfig c;
-    c.tcp_bind = {"127.0.0.1:0"};
-    c.websocket_bind = {"127.0.0.1:0"};
-    c.websocket_enabled = false;
-    c.rpc_bind = {"127.0.0.1:0"};
-    c.stat_bind = {"127.0.0.1:0"};
-    c.zk_addr = zk_server_->connect_string();
-    c.zk_timeout = 10000ms;
-    c.comet_path = root_ + "/comet";
-    c.comet_node = "comet_" + id_;
-    c.message_path = message_path();
+    comet::CometConfig c =
+        test::comet_test_config(zk_server_->connect_string(), root_, "comet_" + id_);
     c.store_timeout = 2000ms;
     c.rpc_retry = 1000ms;
-    comet_ = io_.call([&] { return std::make_unique<comet::CometService>(io_.io(), c, 1); });
-    io_.run(comet_->start());
+    comet_ = test::start_comet(io_, c, 1);
     ASSERT_EQ(comet_->rpc_addresses().size(), 1u);
-    io_.call([&] {
-      comet_rpc_ = std::make_unique<RpcClient>(io_.executor(),
-                                               RpcClientOptions{comet_->rpc_addresses()[0], ""});
-    });
+    comet_rpc_ = test::rpc_client(io_, comet_->rpc_addresses()[0]);
   }
 
   // The comet's push: the mid, or the error code (negative mid) when it failed.

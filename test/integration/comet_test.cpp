@@ -11,18 +11,12 @@
 // (RPC and stats servers, ZooKeeper, the stand-in message nodes, our RPC and HTTP clients) and
 // the comet's own client contexts. Everything that lives on the IoThread is created, used and
 // destroyed there.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <cerrno>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -30,7 +24,6 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -42,6 +35,7 @@
 #include "common/rpc.hpp"
 #include "common/zk_client.hpp"
 #include "support/async.hpp"
+#include "support/comet_harness.hpp"
 #include "support/servers.hpp"
 #include "support/zk_session.hpp"
 
@@ -53,149 +47,16 @@ namespace asio = boost::asio;
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 using test::eventually;
-
-constexpr std::string_view kPlusH = "+h\r\n";
-
-// ---------------------------------------------------------------------------------------------
-// A blocking TCP client for the comet's text protocol: raw bytes out, exact bytes in with a
-// deadline, and close detection (EOF or reset). Bytes read ahead are kept for the next read.
-
-class TestClient {
- public:
-  // rcvbuf > 0 shrinks the receive buffer before connecting (a client that reads slowly).
-  explicit TestClient(const std::string& address, int rcvbuf = 0) {
-    auto [host, port] = split_host_port(address);
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd_ < 0) throw std::system_error(errno, std::generic_category(), "socket");
-    if (rcvbuf > 0) ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons(port);
-    ::inet_pton(AF_INET, host.c_str(), &sa.sin_addr);
-    if (::connect(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0) {
-      int e = errno;
-      ::close(fd_);
-      throw std::system_error(e, std::generic_category(), "connect " + address);
-    }
-  }
-  ~TestClient() { close(); }
-  TestClient(const TestClient&) = delete;
-  TestClient& operator=(const TestClient&) = delete;
-
-  void close() {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = -1;
-  }
-
-  // False when the peer is gone.
-  bool send(std::string_view bytes) {
-    while (!bytes.empty()) {
-      ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return false;
-      bytes.remove_prefix(static_cast<size_t>(n));
-    }
-    return true;
-  }
-
-  // Exactly n bytes, or fewer when the peer closes or the timeout passes first.
-  std::string read_exact(size_t n, std::chrono::milliseconds timeout = 5s) {
-    auto until = Clock::now() + timeout;
-    while (buf_.size() < n && recv_some(until)) {
-    }
-    return take(std::min(n, buf_.size()));
-  }
-
-  // Everything until the peer closes (or the timeout passes: then closed() is false).
-  std::string read_until_close(std::chrono::milliseconds timeout = 5s) {
-    auto until = Clock::now() + timeout;
-    while (recv_some(until)) {
-    }
-    return take(buf_.size());
-  }
-
-  // True when nothing arrives and the connection stays open for `d`.
-  bool quiet_for(std::chrono::milliseconds d) { return read_exact(1, d).empty() && !closed_; }
-
-  // One pushed message: "$<len>\r\n<payload>\r\n" with the framing checked byte for byte.
-  // nullopt (and `why`) when the next bytes are not such a frame or do not arrive in time.
-  std::optional<std::string> read_frame(std::chrono::milliseconds timeout = 5s,
-                                        std::string* why = nullptr) {
-    auto fail = [&](std::string reason) -> std::optional<std::string> {
-      if (why)
-        *why = reason + " (buffered: " +
-               json(buf_.substr(0, 64)).dump(-1, ' ', false, json::error_handler_t::replace) + ")";
-      return std::nullopt;
-    };
-    auto until = Clock::now() + timeout;
-    size_t eol;
-    while ((eol = buf_.find("\r\n")) == std::string::npos && buf_.size() < 32 && recv_some(until)) {
-    }
-    if (eol == std::string::npos) return fail("no frame header");
-    if (buf_[0] != '$' || eol < 2) return fail("header does not start with $");
-    size_t len = 0;
-    for (size_t i = 1; i < eol; ++i) {
-      if (buf_[i] < '0' || buf_[i] > '9') return fail("header length is not decimal");
-      len = len * 10 + static_cast<size_t>(buf_[i] - '0');
-    }
-    if (buf_.substr(0, eol + 2) != "$" + std::to_string(len) + "\r\n") {
-      return fail("header length not canonical");
-    }
-    size_t need = eol + 2 + len + 2;
-    while (buf_.size() < need && recv_some(until)) {
-    }
-    if (buf_.size() < need) return fail("frame cut short");
-    if (buf_.compare(eol + 2 + len, 2, "\r\n") != 0) return fail("payload not followed by CRLF");
-    std::string payload = buf_.substr(eol + 2, len);
-    buf_.erase(0, need);
-    return payload;
-  }
-
-  bool closed() const { return closed_; }
-
- private:
-  // Waits for bytes until `until`; false on timeout or once the peer has closed.
-  bool recv_some(Clock::time_point until) {
-    if (closed_ || fd_ < 0) return false;
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now());
-    pollfd p{fd_, POLLIN, 0};
-    int r = ::poll(&p, 1, static_cast<int>(std::max<int64_t>(left.count(), 0)));
-    if (r < 0 && errno == EINTR) return Clock::now() < until;
-    if (r <= 0) return false;
-    char chunk[65536];
-    ssize_t n = ::recv(fd_, chunk, sizeof(chunk), 0);
-    if (n > 0) {
-      buf_.append(chunk, static_cast<size_t>(n));
-      return true;
-    }
-    if (n < 0 && (errno == EINTR || errno == EAGAIN)) return true;
-    closed_ = true;  // EOF, or a reset
-    return false;
-  }
-  std::string take(size_t n) {
-    std::string out = buf_.substr(0, n);
-    buf_.erase(0, n);
-    return out;
-  }
-
-  int fd_ = -1;
-  bool closed_ = false;
-  std::string buf_;
-};
-
-// Redis multi-bulk command from its arguments.
-std::string command(const std::vector<std::string>& args) {
-  std::string out = "*" + std::to_string(args.size()) + "\r\n";
-  for (auto& a : args) out += "$" + std::to_string(a.size()) + "\r\n" + a + "\r\n";
-  return out;
-}
+using test::kPlusH;
+using test::multi_bulk;
+using test::TestClient;
 
 // `sub` with key and heartbeat only (old format), or with an empty token and a version (new).
 std::string sub_old(const std::string& key, const std::string& heartbeat = "30") {
-  return command({"sub", key, heartbeat});
+  return multi_bulk({"sub", key, heartbeat});
 }
 std::string sub_new(const std::string& key, const std::string& heartbeat = "30") {
-  return command({"sub", key, heartbeat, "", "1"});
+  return multi_bulk({"sub", key, heartbeat, "", "1"});
 }
 
 int64_t mid_of(const std::string& payload) {
@@ -252,8 +113,7 @@ class CometTest : public ::testing::Test {
   }
 
   void SetUp() override {
-    static std::atomic<int> counter{0};
-    std::string id = std::to_string(::getpid()) + "_" + std::to_string(++counter);
+    std::string id = test::unique_test_id();
     root_ = "/comet_test_" + id;
     node_ = "comet_" + id;
     zk_ = io_.call([&] {
@@ -284,17 +144,7 @@ class CometTest : public ::testing::Test {
   }
 
   CometConfig config() const {
-    CometConfig c;
-    c.tcp_bind = {"127.0.0.1:0"};
-    c.websocket_bind = {"127.0.0.1:0"};
-    c.websocket_enabled = false;
-    c.rpc_bind = {"127.0.0.1:0"};
-    c.stat_bind = {"127.0.0.1:0"};
-    c.zk_addr = zk_server_->connect_string();
-    c.zk_timeout = 10000ms;
-    c.comet_path = root_ + "/comet";
-    c.comet_node = node_;
-    c.message_path = message_path();
+    CometConfig c = test::comet_test_config(zk_server_->connect_string(), root_, node_);
     c.min_heartbeat = 1;
     c.heartbeat_grace = 300ms;
     c.first_command_timeout = 500ms;
@@ -303,25 +153,19 @@ class CometTest : public ::testing::Test {
   std::string message_path() const { return root_ + "/message"; }
 
   void start_comet(const CometConfig& c, size_t io_threads = 2) {
-    comet_ = io_.call([&] { return std::make_unique<CometService>(io_.io(), c, io_threads); });
-    io_.run(comet_->start());
+    comet_ = test::start_comet(io_, c, io_threads);
     ASSERT_EQ(comet_->tcp_addresses().size(), 1u);
     ASSERT_EQ(comet_->rpc_addresses().size(), 1u);
     ASSERT_EQ(comet_->stat_addresses().size(), 1u);
     tcp_ = comet_->tcp_addresses()[0];
-    io_.call([&] {
-      rpc_ = std::make_unique<RpcClient>(
-          io_.executor(), RpcClientOptions{comet_->rpc_addresses()[0], c.rpc_secret});
-      http_ = std::make_unique<HttpClient>(io_.executor(),
-                                           HttpClientOptions{comet_->stat_addresses()[0]});
-    });
+    rpc_ = test::rpc_client(io_, comet_->rpc_addresses()[0], c.rpc_secret);
+    http_ = test::http_client(io_, comet_->stat_addresses()[0]);
   }
 
   void stop_comet() {
     if (!comet_) return;
-    if (!stopped_) io_.run(comet_->stop());
+    test::stop_comet(io_, comet_, stopped_);
     stopped_ = true;
-    io_.call([&] { comet_.reset(); });
   }
 
   json rpc(const std::string& method, const json& params) {

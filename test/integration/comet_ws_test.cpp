@@ -11,12 +11,7 @@
 // Threads: the test body (blocking clients; each Beast client runs its own io_context on the test
 // thread, one operation at a time, each with a deadline), one IoThread that is the comet's control
 // context and runs our RPC and HTTP clients, and the comet's own client contexts.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <boost/asio/io_context.hpp>
@@ -24,13 +19,11 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
-#include <cerrno>
 #include <chrono>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
-#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -41,6 +34,7 @@
 #include "common/http_server.hpp"
 #include "common/rpc.hpp"
 #include "support/async.hpp"
+#include "support/comet_harness.hpp"
 #include "support/servers.hpp"
 
 namespace appmsg::comet {
@@ -55,7 +49,8 @@ using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 using test::eventually;
 
-constexpr std::string_view kPlusH = "+h\r\n";
+using test::kPlusH;
+using test::TestClient;
 
 std::string bytes(std::initializer_list<int> list) {
   std::string out;
@@ -152,89 +147,6 @@ class WsClient {
   std::vector<std::string> pongs_;
 };
 
-// ---------------------------------------------------------------------------------------------
-// A raw blocking TCP client: bytes out, exact bytes in with a deadline, close detection.
-
-class RawClient {
- public:
-  explicit RawClient(const std::string& address) {
-    auto [host, port] = split_host_port(address);
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd_ < 0) throw std::system_error(errno, std::generic_category(), "socket");
-    sockaddr_in sa{};
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons(port);
-    ::inet_pton(AF_INET, host.c_str(), &sa.sin_addr);
-    if (::connect(fd_, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0) {
-      int e = errno;
-      ::close(fd_);
-      throw std::system_error(e, std::generic_category(), "connect " + address);
-    }
-  }
-  ~RawClient() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  RawClient(const RawClient&) = delete;
-  RawClient& operator=(const RawClient&) = delete;
-
-  // False when the peer is gone.
-  bool send(std::string_view data) {
-    while (!data.empty()) {
-      ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return false;
-      data.remove_prefix(static_cast<size_t>(n));
-    }
-    return true;
-  }
-
-  // Exactly n bytes, or fewer when the peer closes or the timeout passes first.
-  std::string read_exact(size_t n, std::chrono::milliseconds timeout = 5s) {
-    auto until = Clock::now() + timeout;
-    while (buf_.size() < n && recv_some(until)) {
-    }
-    return take(std::min(n, buf_.size()));
-  }
-
-  // Everything until the peer closes (or the timeout passes: then closed() is false).
-  std::string read_until_close(std::chrono::milliseconds timeout = 5s) {
-    auto until = Clock::now() + timeout;
-    while (recv_some(until)) {
-    }
-    return take(buf_.size());
-  }
-
-  bool closed() const { return closed_; }
-
- private:
-  bool recv_some(Clock::time_point until) {
-    if (closed_) return false;
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now());
-    pollfd p{fd_, POLLIN, 0};
-    int r = ::poll(&p, 1, static_cast<int>(std::max<int64_t>(left.count(), 0)));
-    if (r < 0 && errno == EINTR) return Clock::now() < until;
-    if (r <= 0) return false;
-    char chunk[65536];
-    ssize_t n = ::recv(fd_, chunk, sizeof(chunk), 0);
-    if (n > 0) {
-      buf_.append(chunk, static_cast<size_t>(n));
-      return true;
-    }
-    if (n < 0 && (errno == EINTR || errno == EAGAIN)) return true;
-    closed_ = true;  // EOF, or a reset
-    return false;
-  }
-  std::string take(size_t n) {
-    std::string out = buf_.substr(0, n);
-    buf_.erase(0, n);
-    return out;
-  }
-
-  int fd_ = -1;
-  bool closed_ = false;
-  std::string buf_;
-};
-
 // A masked client frame (FIN, RSV and opcode in b0), as a browser would send it.
 std::string client_frame(uint8_t b0, std::string_view payload) {
   const uint8_t mask[4] = {0x37, 0xFA, 0x21, 0x3D};
@@ -283,8 +195,7 @@ class CometWsTest : public ::testing::Test {
   }
 
   void SetUp() override {
-    static std::atomic<int> counter{0};
-    std::string id = std::to_string(::getpid()) + "_" + std::to_string(++counter);
+    std::string id = test::unique_test_id();
     root_ = "/comet_ws_test_" + id;
     node_ = "comet_ws_" + id;
   }
@@ -294,39 +205,23 @@ class CometWsTest : public ::testing::Test {
       rpc_.reset();
       http_.reset();
     });
-    if (comet_) {
-      io_.run(comet_->stop());
-      io_.call([&] { comet_.reset(); });
-    }
+    test::stop_comet(io_, comet_);
   }
 
   CometConfig config() const {
-    CometConfig c;
-    c.tcp_bind = {"127.0.0.1:0"};
-    c.websocket_bind = {"127.0.0.1:0"};
-    c.rpc_bind = {"127.0.0.1:0"};
-    c.stat_bind = {"127.0.0.1:0"};
-    c.zk_addr = zk_server_->connect_string();
-    c.zk_timeout = 10000ms;
-    c.comet_path = root_ + "/comet";
-    c.comet_node = node_;
-    c.message_path = root_ + "/message";
+    CometConfig c = test::comet_test_config(zk_server_->connect_string(), root_, node_);
+    c.websocket_enabled = true;
     return c;
   }
 
   void start_comet(const CometConfig& c) {
-    comet_ = io_.call([&] { return std::make_unique<CometService>(io_.io(), c, 2); });
-    io_.run(comet_->start());
+    comet_ = test::start_comet(io_, c, 2);
     ASSERT_EQ(comet_->ws_addresses().size(), 1u);
     ASSERT_EQ(comet_->tcp_addresses().size(), 1u);
     ws_ = comet_->ws_addresses()[0];
     tcp_ = comet_->tcp_addresses()[0];
-    io_.call([&] {
-      rpc_ = std::make_unique<RpcClient>(io_.executor(),
-                                         RpcClientOptions{comet_->rpc_addresses()[0], ""});
-      http_ = std::make_unique<HttpClient>(io_.executor(),
-                                           HttpClientOptions{comet_->stat_addresses()[0]});
-    });
+    rpc_ = test::rpc_client(io_, comet_->rpc_addresses()[0]);
+    http_ = test::http_client(io_, comet_->stat_addresses()[0]);
   }
 
   int64_t push(const std::string& key, const std::string& body) {
@@ -421,7 +316,7 @@ TEST_F(CometWsTest, large_push_uses_the_extended_lengths) {
 TEST_F(CometWsTest, tcp_and_websocket_clients_on_one_key_each_get_one_copy) {
   start_comet(config());
   auto ws = subscribe("/sub?key=shared@user&heartbeat=30");
-  RawClient tcp(tcp_);
+  TestClient tcp(tcp_);
   ASSERT_TRUE(tcp.send("*3\r\n$3\r\nsub\r\n$11\r\nshared@user\r\n$2\r\n30\r\n"));
   ASSERT_EQ(tcp.read_exact(4), kPlusH);
   EXPECT_EQ(comet_->table().count("shared@user"), 2u);
@@ -456,7 +351,7 @@ TEST_F(CometWsTest, no_origin_is_accepted) {
 
 TEST_F(CometWsTest, byte_exact_example_with_a_foreign_origin) {
   start_comet(config());
-  RawClient c(ws_);
+  TestClient c(ws_);
   ASSERT_TRUE(c.send(upgrade_request("/sub?key=1001_chrome-38-123@user&heartbeat=60&ver=1",
                                      "Origin: http://some-other-site.example\r\n")));
   EXPECT_EQ(c.read_exact(kSpecAnswer.size()), kSpecAnswer);
@@ -473,7 +368,7 @@ TEST_F(CometWsTest, byte_exact_example_with_a_foreign_origin) {
 
 TEST_F(CometWsTest, pipelined_frames_after_the_upgrade_are_kept) {
   start_comet(config());
-  RawClient c(ws_);
+  TestClient c(ws_);
   const std::string h = client_frame(0x81, "h");
   ASSERT_TRUE(c.send(upgrade_request("/sub?key=K&heartbeat=30") + h + h));
   EXPECT_EQ(c.read_exact(kSpecAnswer.size()), kSpecAnswer);
@@ -505,7 +400,7 @@ TEST_F(CometWsTest, client_ping_gets_a_pong) {
 
 TEST_F(CometWsTest, fragmented_h_is_a_heartbeat) {
   start_comet(config());
-  RawClient c(ws_);
+  TestClient c(ws_);
   ASSERT_TRUE(c.send(upgrade_request("/sub?key=K&heartbeat=30")));
   ASSERT_EQ(c.read_exact(kSpecAnswer.size() + kPlusHFrame.size()), kSpecAnswer + kPlusHFrame);
   ASSERT_TRUE(c.send(client_frame(0x01, "") + client_frame(0x80, "h")));
@@ -560,7 +455,7 @@ TEST_F(CometWsTest, bad_params_get_minus_p_then_close) {
 
 TEST_F(CometWsTest, other_path_gets_http_404) {
   start_comet(config());
-  RawClient raw(ws_);
+  TestClient raw(ws_);
   ASSERT_TRUE(raw.send(upgrade_request("/other?key=K&heartbeat=30")));
   std::string answer = raw.read_until_close();
   EXPECT_TRUE(raw.closed());
@@ -574,7 +469,7 @@ TEST_F(CometWsTest, other_path_gets_http_404) {
 
 TEST_F(CometWsTest, plain_get_without_upgrade_gets_http_400) {
   start_comet(config());
-  RawClient raw(ws_);
+  TestClient raw(ws_);
   ASSERT_TRUE(raw.send("GET /sub?key=K&heartbeat=30 HTTP/1.1\r\nHost: comet\r\n\r\n"));
   std::string answer = raw.read_until_close();
   EXPECT_TRUE(raw.closed());
@@ -602,7 +497,7 @@ TEST_F(CometWsTest, malformed_handshakes_get_http_errors) {
   };
   for (const auto& c : cases) {
     SCOPED_TRACE(c.status_line);
-    RawClient raw(ws_);
+    TestClient raw(ws_);
     raw.send(c.request);  // the server may answer and close before taking it all
     std::string answer = raw.read_until_close();
     EXPECT_TRUE(raw.closed());
@@ -629,7 +524,7 @@ TEST_F(CometWsTest, bad_frames_close_the_connection) {
   };
   for (const auto& [name, frame] : cases) {
     SCOPED_TRACE(name);
-    RawClient raw(ws_);
+    TestClient raw(ws_);
     ASSERT_TRUE(raw.send(upgrade_request("/sub?key=K&heartbeat=30")));
     ASSERT_EQ(raw.read_exact(kSpecAnswer.size() + kPlusHFrame.size()), kSpecAnswer + kPlusHFrame);
     raw.send(frame);
@@ -642,7 +537,7 @@ TEST_F(CometWsTest, bad_frames_close_the_connection) {
 
 TEST_F(CometWsTest, binary_h_is_a_heartbeat_too) {
   start_comet(config());
-  RawClient raw(ws_);
+  TestClient raw(ws_);
   ASSERT_TRUE(raw.send(upgrade_request("/sub?key=K&heartbeat=30")));
   ASSERT_EQ(raw.read_exact(kSpecAnswer.size() + kPlusHFrame.size()), kSpecAnswer + kPlusHFrame);
   ASSERT_TRUE(raw.send(client_frame(0x82, "h")));
@@ -685,7 +580,7 @@ TEST_F(CometWsTest, silent_client_is_closed_at_the_handshake_deadline) {
   auto cfg = config();
   cfg.first_command_timeout = 300ms;
   start_comet(cfg);
-  RawClient raw(ws_);
+  TestClient raw(ws_);
   ASSERT_TRUE(raw.send("GET /sub?key=K&heartbeat=30 HTTP/1.1\r\n"));  // and no more
   EXPECT_EQ(raw.read_until_close(10s), "");
   EXPECT_TRUE(raw.closed());
