@@ -27,6 +27,7 @@ CometConfig CometConfig::load(const Config& c) {
   o.rpc_bind = c.get_list("base", "rpc.bind", o.rpc_bind);
   o.stat_bind = c.get_list("base", "stat.bind", o.stat_bind);
   o.weight = positive(c, "base", "weight", o.weight);
+  o.advertise = c.get_string("base", "advertise", o.advertise);
   o.rpc_secret = c.get_string("rpc", "secret", o.rpc_secret);
 
   o.zk_addr = c.get_string("zookeeper", "addr", o.zk_addr);

@@ -18,6 +18,7 @@ struct CometConfig {
   std::vector<std::string> rpc_bind{"localhost:6970"};
   std::vector<std::string> stat_bind{"localhost:6972"};
   int weight = 1;          // advertised in the ZooKeeper node data
+  std::string advertise;   // host published in ZooKeeper instead of the binds' hosts
   std::string rpc_secret;  // shared secret of the internal RPC; empty = none
   // [zookeeper]
   std::string zk_addr = "localhost:2181";

@@ -21,13 +21,6 @@ namespace appmsg::comet {
 namespace asio = boost::asio;
 
 namespace {
-// "host:0" -> "host:<bound port>"
-std::string with_port(const std::string& bind, uint16_t port) {
-  auto [host, p] = split_host_port(bind);
-  (void)p;
-  return host + ":" + std::to_string(port);
-}
-
 size_t shard_count(const CometConfig& c, size_t threads) {
   return c.buckets > 0 ? static_cast<size_t>(c.buckets) : 16 * threads;
 }
@@ -116,7 +109,7 @@ asio::awaitable<void> CometService::start() {
       auto l = std::make_shared<TcpListener>(control_, pool_, session_ctx_,
                                              proto == ClientProtocol::tcp ? "tcp" : "websocket",
                                              std::move(on_accept));
-      bound.push_back(with_port(bind, l->listen(bind)));
+      bound.push_back(advertised_address(bind, l->listen(bind), config_.advertise));
       l->start();
       listeners_.push_back(std::move(l));
     }
@@ -131,12 +124,14 @@ asio::awaitable<void> CometService::start() {
   rpc_opts.max_body_bytes = 16 << 20;  // a batch push to many keys
   rpc_server_ = std::make_unique<HttpServer>(control_.get_executor(), rpc_opts, rpc_router_);
   for (auto& bind : config_.rpc_bind)
-    rpc_addresses_.push_back(with_port(bind, rpc_server_->listen(bind)));
+    rpc_addresses_.push_back(
+        advertised_address(bind, rpc_server_->listen(bind), config_.advertise));
   HttpServerOptions stat_opts;
   stat_opts.name = "comet stat";
   stat_server_ = std::make_unique<HttpServer>(control_.get_executor(), stat_opts, stat_router_);
   for (auto& bind : config_.stat_bind)
-    stat_addresses_.push_back(with_port(bind, stat_server_->listen(bind)));
+    stat_addresses_.push_back(
+        advertised_address(bind, stat_server_->listen(bind), config_.advertise));
 
   if (redis_) {
     redis_->start();

@@ -72,6 +72,12 @@ std::pair<std::string, uint16_t> split_host_port(const std::string& address) {
   return {host, static_cast<uint16_t>(p)};
 }
 
+std::string advertised_address(const std::string& bind, uint16_t port,
+                               const std::string& advertise_host) {
+  std::string host = advertise_host.empty() ? split_host_port(bind).first : advertise_host;
+  return host + ":" + std::to_string(port);
+}
+
 // --- server ------------------------------------------------------------------------------
 
 namespace {

@@ -73,4 +73,9 @@ class HttpServer {
 // Splits "host:port" ("[::1]:80" too); throws std::invalid_argument.
 std::pair<std::string, uint16_t> split_host_port(const std::string& address);
 
+// The address to publish for a listener bound at `bind` on `port`: `advertise_host` when set
+// (a wildcard bind such as 0.0.0.0 is of no use to other hosts), else the bind's host.
+std::string advertised_address(const std::string& bind, uint16_t port,
+                               const std::string& advertise_host);
+
 }  // namespace appmsg

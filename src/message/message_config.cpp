@@ -38,6 +38,7 @@ MessageConfig MessageConfig::load(const Config& c) {
   o.rpc_bind = c.get_list("base", "rpc.bind", o.rpc_bind);
   o.stat_bind = c.get_list("base", "stat.bind", o.stat_bind);
   o.weight = positive(c, "base", "weight", o.weight);
+  o.advertise = c.get_string("base", "advertise", o.advertise);
   o.rpc_secret = c.get_string("rpc", "secret", o.rpc_secret);
   o.type = c.get_string("storage", "type", o.type);
   if (o.type != "redis" && o.type != "mysql") c.fail("storage", "type", "use redis or mysql");

@@ -13,7 +13,7 @@ namespace appmsg::message {
 struct Source {
   std::string name;  // ring identity
   int weight = 1;
-  std::string address;  // host:port (redis) or DSN (mysql)
+  std::string address;    // host:port (redis) or DSN (mysql)
 };
 
 struct MessageConfig {
@@ -21,6 +21,7 @@ struct MessageConfig {
   std::vector<std::string> rpc_bind{"localhost:8070"};
   std::vector<std::string> stat_bind{"localhost:8172"};
   int weight = 1;
+  std::string advertise;  // host published in ZooKeeper instead of the binds' hosts
   // [rpc]
   std::string rpc_secret;
   // [storage]

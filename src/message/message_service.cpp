@@ -14,12 +14,6 @@ namespace appmsg::message {
 
 namespace asio = boost::asio;
 
-namespace {
-std::string with_port(const std::string& bind, uint16_t port) {
-  return split_host_port(bind).first + ":" + std::to_string(port);
-}
-}  // namespace
-
 MessageService::MessageService(asio::io_context& io, MessageConfig cfg)
     : io_(io), cfg_(std::move(cfg)) {
   if (cfg_.type == "mysql") {
@@ -68,11 +62,13 @@ asio::awaitable<void> MessageService::start() {
   rpc_opts.name = "message rpc";
   rpc_opts.max_body_bytes = 32 << 20;  // batches
   rpc_server_ = std::make_unique<HttpServer>(io_.get_executor(), rpc_opts, rpc_router_);
-  for (auto& b : cfg_.rpc_bind) rpc_addresses_.push_back(with_port(b, rpc_server_->listen(b)));
+  for (auto& b : cfg_.rpc_bind)
+    rpc_addresses_.push_back(advertised_address(b, rpc_server_->listen(b), cfg_.advertise));
   HttpServerOptions stat_opts;
   stat_opts.name = "message stat";
   stat_server_ = std::make_unique<HttpServer>(io_.get_executor(), stat_opts, stat_router_);
-  for (auto& b : cfg_.stat_bind) stat_addresses_.push_back(with_port(b, stat_server_->listen(b)));
+  for (auto& b : cfg_.stat_bind)
+    stat_addresses_.push_back(advertised_address(b, stat_server_->listen(b), cfg_.advertise));
   zk_->start();
   registration_ = zk_->register_ephemeral(cfg_.zk_path + "/", registration_data(), true);
   spdlog::info("message: {} store; registering under {} in ZooKeeper {}", cfg_.type, cfg_.zk_path,

@@ -7,6 +7,8 @@
 
 #include <string>
 
+#include "common/http_server.hpp"
+
 namespace appmsg {
 namespace {
 
@@ -224,6 +226,18 @@ TEST(HttpRequestLookup, EmptyQueryValueStillBeatsTheForm) {
   req.form = parse_query("k=fromForm");
   ASSERT_TRUE(req.param("k"));
   EXPECT_EQ(*req.param("k"), "");
+}
+
+}  // namespace
+}  // namespace appmsg
+
+namespace appmsg {
+namespace {
+
+TEST(AdvertisedAddress, UsesTheAdvertiseHostWhenSetElseTheBindHost) {
+  EXPECT_EQ(advertised_address("0.0.0.0:0", 6969, "10.0.0.5"), "10.0.0.5:6969");
+  EXPECT_EQ(advertised_address("127.0.0.1:0", 41000, ""), "127.0.0.1:41000");
+  EXPECT_EQ(advertised_address(":8070", 8070, ""), "0.0.0.0:8070");  // wildcard: set advertise
 }
 
 }  // namespace
