@@ -23,10 +23,12 @@
 #include <string>
 #include <vector>
 
+#include "bench_util.hpp"
 #include "common/http_server.hpp"
 #include "common/rpc.hpp"
 
 namespace asio = boost::asio;
+namespace bench = appmsg::bench;
 namespace beast = boost::beast;
 using tcp = asio::ip::tcp;
 using nlohmann::json;
@@ -220,46 +222,23 @@ std::string body(int64_t t, int pad) {
   return "{\"t\":" + std::to_string(t) + ",\"p\":\"" + std::string(std::max(pad, 0), 'x') + "\"}";
 }
 
-double pct(std::vector<int64_t>& v, double p) {
-  if (v.empty()) return 0;
-  size_t i = std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())));
-  std::nth_element(v.begin(), v.begin() + static_cast<long>(i), v.end());
-  return static_cast<double>(v[i]) / 1e6;
-}
-
 Options parse(int argc, char** argv) {
   Options o;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    std::string k = argv[i], v = argv[i + 1];
-    if (k == "--mode")
-      o.mode = v;
-    else if (k == "--proto")
-      o.proto = v;
-    else if (k == "--client")
-      o.client = v;
-    else if (k == "--rpc")
-      o.rpc = v;
-    else if (k == "--secret")
-      o.secret = v;
-    else if (k == "--sources")
-      o.sources = v;
-    else if (k == "--conns")
-      o.conns = std::stoi(v);
-    else if (k == "--seconds")
-      o.seconds = std::stoi(v);
-    else if (k == "--rate")
-      o.rate = std::stoi(v);
-    else if (k == "--batch")
-      o.batch = std::stoi(v);
-    else if (k == "--comet-pid")
-      o.comet_pid = std::stoi(v);
-    else if (k == "--senders")
-      o.senders = std::stoi(v);
-    else if (k == "--body")
-      o.body_bytes = std::stoi(v);
-    else
-      throw std::invalid_argument("unknown option " + k);
-  }
+  bench::Flags f(argc, argv);
+  f.read("mode", o.mode);
+  f.read("proto", o.proto);
+  f.read("client", o.client);
+  f.read("rpc", o.rpc);
+  f.read("secret", o.secret);
+  f.read("sources", o.sources);
+  f.read("conns", o.conns);
+  f.read("seconds", o.seconds);
+  f.read("rate", o.rate);
+  f.read("batch", o.batch);
+  f.read("comet-pid", o.comet_pid);
+  f.read("senders", o.senders);
+  f.read("body", o.body_bytes);
+  f.check_all_known();
   return o;
 }
 
@@ -413,7 +392,8 @@ int main(int argc, char** argv) {
     auto& v = st.latencies_ns;
     std::cout << "pushes                " << pushed << " at " << o.rate << "/s\n"
               << "received              " << v.size() << "\n";
-    double p50 = pct(v, 0.50), p90 = pct(v, 0.90), p99 = pct(v, 0.99), p999 = pct(v, 0.999);
+    double p50 = bench::percentile_ms(v, 0.50), p90 = bench::percentile_ms(v, 0.90),
+           p99 = bench::percentile_ms(v, 0.99), p999 = bench::percentile_ms(v, 0.999);
     std::cout << "latency p50/p90/p99/p99.9 ms  " << p50 << " / " << p90 << " / " << p99 << " / "
               << p999 << "\n";
     result["pushed"] = pushed;

@@ -25,9 +25,11 @@
 #include <string>
 #include <vector>
 
+#include "bench_util.hpp"
 #include "common/rpc.hpp"
 
 namespace asio = boost::asio;
+namespace bench = appmsg::bench;
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
@@ -49,40 +51,19 @@ struct ModeResult {
   double per_second() const { return seconds > 0 ? static_cast<double>(items) / seconds : 0; }
 };
 
-double pct_ms(std::vector<int64_t>& v, double p) {
-  if (v.empty()) return 0;
-  size_t i = std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())));
-  std::nth_element(v.begin(), v.begin() + static_cast<long>(i), v.end());
-  return static_cast<double>(v[i]) / 1e6;
-}
-
 Options parse(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; i += 2) {
-    std::string k = argv[i];
-    if (i + 1 >= argc) throw std::invalid_argument("missing value for " + k);
-    std::string v = argv[i + 1];
-    if (k == "--rpc")
-      o.rpc = v;
-    else if (k == "--secret")
-      o.secret = v;
-    else if (k == "--modes")
-      o.modes = v;
-    else if (k == "--seconds")
-      o.seconds = std::stoi(v);
-    else if (k == "--callers")
-      o.callers = std::stoi(v);
-    else if (k == "--batch")
-      o.batch = std::stoi(v);
-    else if (k == "--keys")
-      o.keys = std::stoi(v);
-    else if (k == "--body")
-      o.body_bytes = std::stoi(v);
-    else if (k == "--limit")
-      o.limit = std::stoi(v);
-    else
-      throw std::invalid_argument("unknown option " + k);
-  }
+  bench::Flags f(argc, argv);
+  f.read("rpc", o.rpc);
+  f.read("secret", o.secret);
+  f.read("modes", o.modes);
+  f.read("seconds", o.seconds);
+  f.read("callers", o.callers);
+  f.read("batch", o.batch);
+  f.read("keys", o.keys);
+  f.read("body", o.body_bytes);
+  f.read("limit", o.limit);
+  f.check_all_known();
   if (o.seconds <= 0 || o.callers <= 0 || o.batch <= 0 || o.keys <= 0 || o.limit <= 0) {
     throw std::invalid_argument("--seconds, --callers, --batch, --keys and --limit must be > 0");
   }
@@ -219,7 +200,8 @@ int main(int argc, char** argv) {
               "items/s", "errors", "p50 ms", "p99 ms");
   for (auto& m : modes) {
     ModeResult r = bench.run(m);
-    double p50 = pct_ms(r.latencies_ns, 0.50), p99 = pct_ms(r.latencies_ns, 0.99);
+    double p50 = bench::percentile_ms(r.latencies_ns, 0.50),
+           p99 = bench::percentile_ms(r.latencies_ns, 0.99);
     std::printf("%-8s %10llu %11llu %8.2f %12.0f %8llu %8.2f %8.2f\n", m.c_str(),
                 static_cast<unsigned long long>(r.calls), static_cast<unsigned long long>(r.items),
                 r.seconds, r.per_second(), static_cast<unsigned long long>(r.errors), p50, p99);
