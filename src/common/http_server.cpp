@@ -243,6 +243,7 @@ class Session : public std::enable_shared_from_this<Session> {
 asio::awaitable<void> HttpServer::Impl::accept_loop(std::shared_ptr<tcp::acceptor> acceptor) {
   auto self = shared_from_this();
   Clock::time_point last_log{};
+  uint64_t refused = 0;  // connections closed at max_connections
   for (;;) {
     auto strand = asio::make_strand(ex);  // named: g++ 12 destroys co_await temporaries twice
     auto [ec, socket] =
@@ -260,14 +261,22 @@ asio::awaitable<void> HttpServer::Impl::accept_loop(std::shared_ptr<tcp::accepto
     }
     std::shared_ptr<Session> session;
     {
-      std::lock_guard lock(mu);
-      if (sessions.size() >= opts.max_connections) {
-        error_code ignored;
-        socket.close(ignored);
-        continue;
+      std::lock_guard lock(mu);  // held only to count and insert; the log line comes after
+      if (sessions.size() < opts.max_connections) {
+        session = std::make_shared<Session>(std::move(socket), self, next_session);
+        sessions.emplace(next_session++, session);
       }
-      session = std::make_shared<Session>(std::move(socket), self, next_session);
-      sessions.emplace(next_session++, session);
+    }
+    if (!session) {
+      error_code ignored;
+      socket.close(ignored);
+      ++refused;
+      if (Clock::now() - last_log > std::chrono::seconds(10)) {
+        spdlog::warn("{}: at the maximum of {} connections; refused {} so far", opts.name,
+                     opts.max_connections, refused);
+        last_log = Clock::now();
+      }
+      continue;
     }
     asio::co_spawn(session->executor(), Session::run(session),
                    [name = opts.name](std::exception_ptr e) {
