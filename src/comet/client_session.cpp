@@ -15,6 +15,7 @@ using boost::system::error_code;
 namespace {
 constexpr size_t kCommandReadBytes = 512;
 constexpr size_t kKeepBufferBytes = 16 * 1024;  // larger write buffers are released when idle
+constexpr size_t kMaxHeldMessages = 1024;       // live messages held during a resume
 }  // namespace
 
 ClientSession::ClientSession(asio::ip::tcp::socket socket,
@@ -140,7 +141,48 @@ void ClientSession::subscribe(SubRequest req, std::string leftover) {
   // it must wake for that (a later deadline needs nothing: the timer re-arms when it fires).
   if (!closed_ && timer_at_ > read_deadline_) arm_timer(read_deadline_);
   if (!leftover.empty() && !on_client_bytes(leftover)) return do_close(CloseReason::protocol);
+  if (req.resume_mid && ctx_->fetch_missed && !closed_) start_resume(*req.resume_mid);
   read_heartbeats();
+}
+
+void ClientSession::start_resume(int64_t after) {
+  ctx_->stats->resumes.fetch_add(1, std::memory_order_relaxed);
+  resume_ = std::make_unique<Resume>();
+  resume_->after = after;
+  ctx_->fetch_missed(key_, after, [self = shared_from_this()](SessionContext::Missed stored) {
+    asio::post(self->socket_.get_executor(), [self, stored = std::move(stored)]() mutable {
+      self->finish_resume(std::move(stored));
+    });
+  });
+}
+
+void ClientSession::finish_resume(std::optional<std::vector<Message>> stored) {
+  if (closed_ || !resume_) return;
+  auto r = std::move(resume_);
+  if (!stored) {
+    ctx_->stats->resume_failures.fetch_add(1, std::memory_order_relaxed);
+    return do_close(CloseReason::store_unavailable);
+  }
+  // Both lists rise in mid order: merge them, skipping what the client has and duplicates (a
+  // message delivered live while its offline copy was being stored is in both).
+  int64_t last = r->after;
+  auto emit = [&](const Message& m) {
+    if (m.mid <= last) return;
+    last = m.mid;
+    append_message(m);
+  };
+  size_t i = 0, j = 0;
+  auto& live = r->held;
+  while (i < stored->size() || j < live.size()) {
+    bool take_stored = j == live.size() || (i < stored->size() && (*stored)[i].mid <= live[j].mid);
+    if (take_stored) {
+      ctx_->stats->resumed_messages.fetch_add(1, std::memory_order_relaxed);
+      emit((*stored)[i++]);
+    } else {
+      emit(live[j++]);
+    }
+  }
+  flush();
 }
 
 void ClientSession::read_heartbeats() {
@@ -210,6 +252,15 @@ void ClientSession::deliver(std::shared_ptr<const Message> msg) {
 void ClientSession::enqueue_message(const Message& msg) {
   if (closed_) return;
   auto& stats = *ctx_->stats;
+  if (resume_) {
+    if (resume_->held.size() >= kMaxHeldMessages) {
+      stats.drops.fetch_add(1, std::memory_order_relaxed);
+      stats.closed_slow.fetch_add(1, std::memory_order_relaxed);
+      return do_close(CloseReason::slow_consumer);
+    }
+    resume_->held.push_back(msg);
+    return;
+  }
   if (pending_messages_ >= ctx_->config.msgbuf_num ||
       static_cast<int64_t>(pending_.size()) >= ctx_->config.max_send_queue_bytes) {
     stats.drops.fetch_add(1, std::memory_order_relaxed);
@@ -224,6 +275,11 @@ void ClientSession::enqueue_message(const Message& msg) {
     }
     return do_close(CloseReason::slow_consumer);
   }
+  append_message(msg);
+  flush();
+}
+
+void ClientSession::append_message(const Message& msg) {
   ++pending_messages_;
   const std::string& payload = new_format_ ? msg.new_payload : msg.old_payload;
   if (proto_ == ClientProtocol::tcp) {
@@ -231,8 +287,7 @@ void ClientSession::enqueue_message(const Message& msg) {
   } else {
     append_ws_frame(pending_, WsOpcode::text, payload);
   }
-  stats.deliveries.fetch_add(1, std::memory_order_relaxed);
-  flush();
+  ctx_->stats->deliveries.fetch_add(1, std::memory_order_relaxed);
 }
 
 void ClientSession::enqueue(std::string_view bytes) {
@@ -333,6 +388,10 @@ void ClientSession::close(CloseReason reason) {
 void ClientSession::do_close(CloseReason reason) {
   if (closed_) return;
   closed_ = true;
+  resume_.reset();
+  if (reason == CloseReason::migrated) {
+    ctx_->stats->closed_migrated.fetch_add(1, std::memory_order_relaxed);
+  }
   if (subscribed_) {
     ctx_->table->remove(key_, this);  // a no-op when a Close or Migrate took the channel
     ctx_->stats->conn_remove.fetch_add(1, std::memory_order_relaxed);
@@ -342,12 +401,15 @@ void ClientSession::do_close(CloseReason reason) {
       .fetch_sub(1, std::memory_order_relaxed);
   error_code ignored;
   // A WebSocket client told to go elsewhere gets a close frame with the reason's code (1012
-  // "service restart" on shutdown and migration, 1000 when kicked), when it fits in the socket
-  // now; other closes (errors, timeouts, slow clients) are abrupt, as the original's.
+  // "service restart" on shutdown and migration, 1000 when kicked, 1013 "try again later" when
+  // a resume could not read the store), when it fits in the socket now; other closes (errors,
+  // timeouts, slow clients) are abrupt, as the original's.
   if (proto_ == ClientProtocol::websocket && subscribed_ && !writing_ &&
       (reason == CloseReason::shutdown || reason == CloseReason::migrated ||
-       reason == CloseReason::kicked)) {
-    uint16_t code = reason == CloseReason::kicked ? 1000 : 1012;
+       reason == CloseReason::kicked || reason == CloseReason::store_unavailable)) {
+    uint16_t code = reason == CloseReason::kicked              ? 1000
+                    : reason == CloseReason::store_unavailable ? 1013
+                                                               : 1012;
     std::string frame;
     append_ws_frame(frame, WsOpcode::close,
                     std::string{static_cast<char>(code >> 8), static_cast<char>(code & 0xff)});

@@ -4,6 +4,8 @@
 // Life: read the `sub` command or the WebSocket upgrade (first-command deadline) -> check it
 // (and the token) -> join the channel and answer +h -> answer each `h` and write pushed
 // messages -> close.
+// Resume (the client sent its last mid): after +h, live messages are held while the stored
+// ones newer than that mid are read; then both go out merged in mid order, each mid once.
 // Ownership: the session owns its socket. While subscribed the channel table holds it too;
 // it leaves the table exactly once, in close(), on its own executor. All state is touched only
 // on that executor (one io_context thread), so there are no locks here.
@@ -54,6 +56,9 @@ class ClientSession : public Subscriber, public std::enable_shared_from_this<Cli
   bool on_ws_frame(WsFrame frame);
   void enqueue(std::string_view bytes);
   void enqueue_message(const Message& msg);
+  void append_message(const Message& msg);  // no queue checks; the caller flushes
+  void start_resume(int64_t after);
+  void finish_resume(std::optional<std::vector<Message>> stored);
   void flush();
   void reply_and_close(std::string_view reply, CloseReason reason);
   void arm_timer(Clock::time_point at);
@@ -69,6 +74,11 @@ class ClientSession : public Subscriber, public std::enable_shared_from_this<Cli
   std::unique_ptr<WsFrameDecoder> frames_;        // WebSocket, once upgraded
   std::unique_ptr<char[]> command_buf_;           // likewise
   std::string key_;
+  struct Resume {
+    int64_t after = 0;
+    std::vector<Message> held;  // live messages that arrived while the store was read
+  };
+  std::unique_ptr<Resume> resume_;  // only while resuming
   bool new_format_ = false;
   bool subscribed_ = false;
   bool closed_ = false;

@@ -39,6 +39,7 @@ CometConfig CometConfig::load(const Config& c) {
   o.rpc_ping = ms(c, "rpc", "ping", o.rpc_ping);
   o.rpc_retry = ms(c, "rpc", "retry", o.rpc_retry);
   o.store_timeout = ms(c, "rpc", "store.timeout", o.store_timeout);
+  o.resume_max = positive(c, "rpc", "resume.max", o.resume_max);
 
   o.redis_ketama_base = static_cast<int>(c.get_int("redis", "ketama.base", o.redis_ketama_base));
   if (o.redis_ketama_base <= 0) c.fail("redis", "ketama.base", "must be positive");

@@ -30,6 +30,7 @@ struct CometConfig {
   std::chrono::milliseconds rpc_ping{1000};
   std::chrono::milliseconds rpc_retry{1000};
   std::chrono::milliseconds store_timeout{2000};  // one save call to a message node
+  int resume_max = 500;  // stored messages replayed, at most, to a client resuming from a mid
   // [redis]: tokens (auth yes) and presence; no sources = no presence, and auth refuses all
   struct RedisSource {
     std::string name;

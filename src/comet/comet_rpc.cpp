@@ -43,6 +43,16 @@ json result_json(const PushService::Result& r) {
   return out;
 }
 
+// An optional integer parameter.
+int64_t int_param(const json& p, const char* name, int64_t def) {
+  auto it = p.find(name);
+  if (it == p.end() || it->is_null()) return def;
+  if (!it->is_number_integer()) throw RpcError(push_error::param, std::string(name) + " must be an integer");
+  return it->get<int64_t>();
+}
+
+constexpr int64_t kMaxMigrateGraceMs = 600000;
+
 std::vector<PushService::Item> batch_items(const json& p) {
   std::vector<PushService::Item> items;
   if (p.contains("items")) {
@@ -67,19 +77,8 @@ std::vector<PushService::Item> batch_items(const json& p) {
 
 }  // namespace
 
-size_t migrate_channels(ChannelTable& table, const std::vector<std::string>& nodes, int vnode,
-                        const std::string& self) {
-  CometRing ring(nodes, vnode);
-  auto moved = table.take_if([&](const std::string& key) {
-    const std::string* owner = ring.node_for(key);
-    return !owner || *owner != self;
-  });
-  for (auto& s : moved) s->close(CloseReason::migrated);
-  return moved.size();
-}
-
 void add_comet_rpc(HttpRouter& router, const std::string& secret, PushService& push,
-                   ChannelTable& table, const std::string& node_name) {
+                   ChannelTable& table, Migration& migration, const std::string& node_name) {
   add_rpc_method(router, "push", secret, [&push](const json& p) -> asio::awaitable<json> {
     if (!p.is_object()) throw RpcError(push_error::param, "params must be an object");
     std::vector<PushService::Item> items;
@@ -109,28 +108,32 @@ void add_comet_rpc(HttpRouter& router, const std::string& secret, PushService& p
     co_return json{{"closed", subs.size()}};
   });
 
-  add_rpc_method(
-      router, "migrate", secret, [&table, node_name](const json& p) -> asio::awaitable<json> {
-        if (!p.is_object() || !p.contains("nodes") || !p["nodes"].is_array() ||
-            p["nodes"].empty()) {
-          throw RpcError(push_error::param, "nodes must be a non-empty array");
-        }
-        auto nodes = p["nodes"].get<std::vector<std::string>>();
-        int64_t vnode = 255;
-        if (p.contains("vnode")) {
-          if (!p["vnode"].is_number_integer()) {
-            throw RpcError(push_error::param, "vnode must be an integer");
-          }
-          vnode = p["vnode"].get<int64_t>();
-        }
-        if (vnode < 1 || vnode > 65536) throw RpcError(push_error::param, "bad vnode");
-        if (std::find(nodes.begin(), nodes.end(), node_name) == nodes.end()) {
-          throw RpcError(rpc_error::not_in_ring, "migrate nodes don't include self");
-        }
-        size_t closed = migrate_channels(table, nodes, static_cast<int>(vnode), node_name);
-        spdlog::info("migrate: closed {} connections no longer owned by {}", closed, node_name);
-        co_return json{{"closed", closed}};
-      });
+  add_rpc_method(router, "migrate", secret,
+                 [&migration, node_name](const json& p) -> asio::awaitable<json> {
+                   if (!p.is_object() || !p.contains("nodes") || !p["nodes"].is_array() ||
+                       p["nodes"].empty()) {
+                     throw RpcError(push_error::param, "nodes must be a non-empty array");
+                   }
+                   auto nodes = p["nodes"].get<std::vector<std::string>>();
+                   int64_t vnode = int_param(p, "vnode", 255);
+                   if (vnode < 1 || vnode > CometRing::kMaxVnodes) {
+                     throw RpcError(push_error::param, "bad vnode");
+                   }
+                   int64_t grace_ms = int_param(p, "grace_ms", 0);
+                   if (grace_ms < 0 || grace_ms > kMaxMigrateGraceMs) {
+                     throw RpcError(push_error::param, "bad grace_ms");
+                   }
+                   if (std::find(nodes.begin(), nodes.end(), node_name) == nodes.end()) {
+                     throw RpcError(rpc_error::not_in_ring, "migrate nodes don't include self");
+                   }
+                   size_t closed = migration.request(std::move(nodes), static_cast<int>(vnode),
+                                                     std::chrono::milliseconds(grace_ms));
+                   if (grace_ms == 0) {
+                     spdlog::info("migrate: closed {} connections no longer owned by {}", closed,
+                                  node_name);
+                   }
+                   co_return json{{"closed", closed}, {"grace_ms", grace_ms}};
+                 });
 
   add_rpc_method(router, "ping", secret, [node_name](const json&) -> asio::awaitable<json> {
     co_return json{{"node", node_name}};

@@ -5,7 +5,8 @@
 //               {"keys":[K,...],"msg":"<JSON text>","expire":S}     (one message to many keys, same
 //               answer)
 //   close       {"key":K}                                            -> {"closed":n}
-//   migrate     {"nodes":[name,...],"vnode":255}                     -> {"closed":n}
+//   migrate     {"nodes":[name,...],"vnode":255,"grace_ms":G}        -> {"closed":n,"grace_ms":G}
+//               (G > 0: the closes run G ms later, and n is 0; see migration.hpp)
 //   ping        anything                                             -> {"node":name}
 // Error codes: push_error::param (100) for bad params, push_error::store (101) when the offline
 // copy failed, 103 no such channel (close), 104 migrate without this node.
@@ -14,6 +15,7 @@
 #include <memory>
 #include <string>
 
+#include "comet/migration.hpp"
 #include "comet/push_service.hpp"
 #include "common/http_server.hpp"
 
@@ -24,11 +26,7 @@ constexpr int no_channel = 103;
 constexpr int not_in_ring = 104;
 }  // namespace rpc_error
 
-// Closes every connection of the keys the ring no longer maps to `self`; returns how many.
-size_t migrate_channels(ChannelTable& table, const std::vector<std::string>& nodes, int vnode,
-                        const std::string& self);
-
 void add_comet_rpc(HttpRouter& router, const std::string& secret, PushService& push,
-                   ChannelTable& table, const std::string& node_name);
+                   ChannelTable& table, Migration& migration, const std::string& node_name);
 
 }  // namespace appmsg::comet

@@ -11,6 +11,7 @@
 #include "comet/client_session.hpp"
 #include "comet/comet_rpc.hpp"
 #include "comet/presence.hpp"
+#include "comet/resume.hpp"
 #include "comet/stats_http.hpp"
 #include "comet/tcp_listener.hpp"
 #include "comet/token_auth.hpp"
@@ -77,8 +78,12 @@ CometService::CometService(asio::io_context& control, CometConfig config, size_t
       MessageNodes::Options{config_.message_path, config_.rpc_secret, config_.rpc_retry});
   push_ = std::make_unique<PushService>(table_, stats_, store_.get(), config_.store_timeout,
                                         config_.max_key_bytes);
+  ctx->fetch_missed = make_fetch_missed(control_.get_executor(), *push_, *store_,
+                                        config_.resume_max, config_.store_timeout);
   rpc_router_ = std::make_shared<HttpRouter>();
-  add_comet_rpc(*rpc_router_, config_.rpc_secret, *push_, table_, config_.comet_node);
+  migration_ = std::make_unique<Migration>(control_.get_executor(), table_, config_.comet_node);
+  add_comet_rpc(*rpc_router_, config_.rpc_secret, *push_, table_, *migration_,
+                config_.comet_node);
   stat_router_ = std::make_shared<HttpRouter>();
   add_stats_routes(*stat_router_, table_, stats_, started_);
 }

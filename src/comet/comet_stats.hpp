@@ -21,6 +21,10 @@ struct CometStats {
   Counter pushes{0}, deliveries{0}, drops{0};     // deliveries queued; drops = queue overflow
   // offline store
   Counter store_calls{0}, store_errors{0};
+  // resume from a mid: connections that asked, messages replayed, reads of the store that failed
+  Counter resumes{0}, resumed_messages{0}, resume_failures{0};
+  // migrate: connections closed because their key moved to another node
+  Counter closed_migrated{0};
   // Redis: token lookups and presence writes that failed
   Counter auth_errors{0}, presence_errors{0};
   Counter store_latency_us_sum{0}, store_latency_count{0};

@@ -104,7 +104,34 @@ asio::awaitable<void> run_on(asio::any_io_executor ex, F fn) {
 
 }  // namespace
 
+void PushService::after_earlier_pushes(std::function<void()> done) {
+  if (in_flight_.empty()) return done();
+  fence_waiters_.emplace_back(started_, std::move(done));
+}
+
+void PushService::push_finished(uint64_t seq) {
+  in_flight_.erase(seq);
+  uint64_t oldest = in_flight_.empty() ? UINT64_MAX : *in_flight_.begin();
+  std::vector<std::function<void()>> ready;
+  std::erase_if(fence_waiters_, [&](auto& w) {
+    if (w.first >= oldest) return false;
+    ready.push_back(std::move(w.second));
+    return true;
+  });
+  for (auto& done : ready) done();
+}
+
 asio::awaitable<std::vector<PushService::Result>> PushService::push(std::vector<Item> items) {
+  uint64_t seq = ++started_;
+  in_flight_.insert(seq);
+  struct Finish {  // every way out of this coroutine, its destruction included, ends the push
+    PushService* self;
+    uint64_t seq;
+    std::shared_ptr<const bool> alive;
+    ~Finish() {
+      if (*alive) self->push_finished(seq);
+    }
+  } finish{this, seq, lifeline_.token()};
   std::vector<Result> results(items.size());
   json to_store = json::array();
   std::vector<size_t> stored_index;

@@ -4,17 +4,25 @@
 // mids: one process-wide generator, max(now_us, last + 1), so mids are strictly increasing per
 // key (and across keys) without per-key state: a key with no connection needs no channel.
 // The online delivery never waits for the store; the caller's answer does.
+//
+// Fence (resume without gaps): after_earlier_pushes(done) calls `done` once every push that
+// had started when it was called has finished storing. A resuming connection joins its
+// channel first and reads the store after the fence, so each message reaches it live, from the
+// store, or both (the connection drops the duplicate), never neither.
 #pragma once
 
 #include <atomic>
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "comet/channel_table.hpp"
 #include "comet/comet_stats.hpp"
+#include "common/lifeline.hpp"
 #include "common/timeid.hpp"
 
 namespace appmsg {
@@ -52,14 +60,22 @@ class PushService {
   boost::asio::awaitable<std::vector<Result>> push(std::vector<Item> items);
 
   int64_t next_mid();
+  // See the fence above. Runs `done` at once when no earlier push is in flight. Same executor.
+  void after_earlier_pushes(std::function<void()> done);
 
  private:
+  void push_finished(uint64_t seq);
+
   ChannelTable& table_;
   CometStats& stats_;
   MessageNodes* store_;
   std::chrono::milliseconds store_timeout_;
   size_t max_key_bytes_;
   TimeId mids_;  // one generator for the process: mids increase per key and across keys
+  uint64_t started_ = 0;                                    // pushes begun, as a sequence
+  std::set<uint64_t> in_flight_;                            // their numbers, until they end
+  std::vector<std::pair<uint64_t, std::function<void()>>> fence_waiters_;  // (last seq, done)
+  Lifeline lifeline_;  // a push frame destroyed after this object must not touch it
 };
 
 }  // namespace appmsg::comet

@@ -5,6 +5,8 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
+#include <vector>
 
 #include "comet/channel_table.hpp"
 #include "comet/comet_config.hpp"
@@ -23,6 +25,13 @@ struct SessionContext {
   std::function<void(const SubRequest&, std::function<void(AuthResult)> done)> authenticate;
   // Told when a connection joins or leaves its channel (presence). Unset: nothing to tell.
   std::function<void(const std::string& key, bool joined)> on_presence;
+  // Resume: the stored messages of `key` newer than `after`, in rising mid order, read once
+  // every push that might have missed the connection has been stored (PushService's fence);
+  // nullopt when the store cannot be read. `done` may be called on any thread. Unset: no
+  // store, and a resume request is served as a plain subscribe.
+  using Missed = std::optional<std::vector<Message>>;
+  std::function<void(const std::string& key, int64_t after, std::function<void(Missed)> done)>
+      fetch_missed;
 
   CommandLimits command_limits() const {
     CommandLimits l;

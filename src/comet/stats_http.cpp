@@ -91,6 +91,14 @@ std::string metrics(const ChannelTable& table, const CometStats& s) {
        get(s.message_succeed));
   line("appmsg_comet_write_failures_total", "counter", "Messages whose write failed.",
        get(s.message_failed));
+  line("appmsg_comet_resumes_total", "counter", "Subscribes that resumed from a mid.",
+       get(s.resumes));
+  line("appmsg_comet_resumed_messages_total", "counter",
+       "Stored messages replayed to resuming connections.", get(s.resumed_messages));
+  line("appmsg_comet_resume_failures_total", "counter",
+       "Resumes closed because the store could not be read.", get(s.resume_failures));
+  line("appmsg_comet_migrated_closes_total", "counter",
+       "Connections closed because their key moved to another node.", get(s.closed_migrated));
   line("appmsg_comet_auth_errors_total", "counter", "Token lookups in Redis that failed.",
        get(s.auth_errors));
   line("appmsg_comet_presence_errors_total", "counter", "Presence writes to Redis that failed.",

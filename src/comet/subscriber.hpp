@@ -26,7 +26,8 @@ enum class CloseReason {
   write_timeout,
   kicked,
   migrated,
-  shutdown
+  shutdown,
+  store_unavailable  // a resume could not read the store; the client retries later
 };
 
 class Subscriber {

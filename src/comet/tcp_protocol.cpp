@@ -10,6 +10,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
+#include "common/http.hpp"
 #include "common/json_text.hpp"
 
 namespace appmsg::comet {
@@ -18,40 +19,6 @@ namespace {
 // The smallest element: "$0\r\n" (a size line must be longer than 3 bytes) and "\r\n".
 constexpr size_t kMinElementBytes = 6;
 constexpr size_t kMinDataLineBytes = 2;
-
-// Go's strconv.Atoi on a 64-bit platform: an optional '+' or '-', then one or more ASCII
-// digits (leading zeros allowed), within int64. Anything else (spaces, '_', empty) fails.
-std::optional<int64_t> parse_go_int(std::string_view s) {
-  bool negative = false;
-  if (!s.empty() && (s[0] == '+' || s[0] == '-')) {
-    negative = s[0] == '-';
-    s.remove_prefix(1);
-  }
-  if (s.empty()) return std::nullopt;
-  // Accumulate as a negative number so that INT64_MIN is representable.
-  int64_t value = 0;
-  constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
-  for (char c : s) {
-    if (c < '0' || c > '9') return std::nullopt;
-    const int digit = c - '0';
-    if (value < (kMin + digit) / 10) return std::nullopt;  // value * 10 - digit < kMin
-    value = value * 10 - digit;
-  }
-  if (negative) return value;
-  if (value == kMin) return std::nullopt;
-  return -value;
-}
-
-std::string wrap(std::string_view msg, int64_t mid) {
-  std::string out;
-  out.reserve(msg.size() + 48);
-  out += R"({"msg":)";
-  out += msg;
-  out += R"(,"mid":)";
-  out += std::to_string(mid);
-  out += R"(,"gid":0})";
-  return out;
-}
 
 std::optional<SubRequest> make_sub(std::string_view key, std::string_view heartbeat,
                                    std::string_view token, std::string_view version,
@@ -215,20 +182,6 @@ std::optional<SubRequest> parse_sub_query(
   };
   return make_sub(get("key").value_or(""), get("heartbeat").value_or(""), get("token").value_or(""),
                   get("ver").value_or(""), get("mid"), limits);
-}
-
-std::string encode_new(std::string_view compact_body, int64_t mid) {
-  if (compact_body.find_first_of("\r\n") != std::string_view::npos) {
-    return wrap(strip_whitespace(compact_body), mid);
-  }
-  return wrap(compact_body, mid);
-}
-
-std::string encode_old(std::string_view raw_body, int64_t mid) {
-  // dump() escapes '"', '\\' and every control character (CR and LF included).
-  const std::string quoted = nlohmann::json(std::string(raw_body))
-                                 .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  return wrap(html_escape(quoted), mid);
 }
 
 void append_tcp_frame(std::string& out, std::string_view payload) {

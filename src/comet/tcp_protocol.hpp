@@ -117,13 +117,9 @@ inline constexpr std::string_view kReplyHeartbeat = "+h\r\n", kReplyParam = "-p\
 // compact_json (common/json_text.hpp) checks and compacts a push body once.
 using ::appmsg::compact_json;
 
-// Message payloads (spec 1.6, TV3), fields in the order msg, mid, gid; never a literal CR or LF.
-// New format: {"msg":<compact body>,"mid":N,"gid":0}; `compact_body` should come from
-// compact_json (CR or LF left in it are removed or escaped anyway).
-std::string encode_new(std::string_view compact_body, int64_t mid);
-// Old format: {"msg":"<the raw body text as a JSON string>","mid":N,"gid":0}, HTML-escaped as
-// Go's encoder does; invalid UTF-8 becomes U+FFFD.
-std::string encode_old(std::string_view raw_body, int64_t mid);
+// Message payloads (spec 1.6, TV3): common/json_text.hpp.
+using ::appmsg::encode_new;
+using ::appmsg::encode_old;
 
 // TCP frame: "$<len>\r\n" + payload + "\r\n", appended to out (so several frames can share one
 // write).

@@ -3,6 +3,8 @@
 
 #include <strings.h>
 
+#include <limits>
+
 namespace appmsg {
 
 namespace {
@@ -111,6 +113,11 @@ bool valid_jsonp_callback(std::string_view name) {
 }
 
 HttpResponse json_response(const nlohmann::json& body, const HttpRequest* jsonp_source) {
+  return json_text_response(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+                            jsonp_source);
+}
+
+HttpResponse json_text_response(std::string json_text, const HttpRequest* jsonp_source) {
   HttpResponse r;
   std::string_view callback;
   if (jsonp_source) {
@@ -118,7 +125,7 @@ HttpResponse json_response(const nlohmann::json& body, const HttpRequest* jsonp_
     if (callback.empty()) callback = jsonp_source->param_or("cb");
   }
   if (callback.empty()) {
-    r.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    r.body = std::move(json_text);
     return r;
   }
   if (!valid_jsonp_callback(callback)) {
@@ -126,10 +133,10 @@ HttpResponse json_response(const nlohmann::json& body, const HttpRequest* jsonp_
     return r;
   }
   r.content_type = "application/javascript;charset=utf-8";
-  r.body.reserve(callback.size() + 2);
+  r.body.reserve(callback.size() + json_text.size() + 2);
   r.body.append(callback);
   r.body += '(';
-  r.body += body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  r.body += json_text;
   r.body += ')';
   return r;
 }
@@ -140,6 +147,27 @@ HttpResponse text_response(int status, std::string body) {
   r.content_type = "text/plain; charset=utf-8";
   r.body = std::move(body);
   return r;
+}
+
+std::optional<int64_t> parse_go_int(std::string_view s) {
+  bool negative = false;
+  if (!s.empty() && (s[0] == '+' || s[0] == '-')) {
+    negative = s[0] == '-';
+    s.remove_prefix(1);
+  }
+  if (s.empty()) return std::nullopt;
+  // Accumulate as a negative number so that INT64_MIN is representable.
+  int64_t value = 0;
+  constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
+  for (char c : s) {
+    if (c < '0' || c > '9') return std::nullopt;
+    const int digit = c - '0';
+    if (value < (kMin + digit) / 10) return std::nullopt;  // value * 10 - digit < kMin
+    value = value * 10 - digit;
+  }
+  if (negative) return value;
+  if (value == kMin) return std::nullopt;
+  return -value;
 }
 
 }  // namespace appmsg

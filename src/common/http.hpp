@@ -3,6 +3,7 @@
 #pragma once
 
 #include <nlohmann/json.hpp>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -41,6 +42,10 @@ HttpFields parse_query(std::string_view query);
 std::string url_decode(std::string_view s);
 std::string url_encode(std::string_view s);
 
+// Go's strconv.ParseInt(s, 10, 64): an optional '+' or '-', then one or more ASCII digits
+// (leading zeros allowed), within int64. Anything else (spaces, '_', empty) is nullopt.
+std::optional<int64_t> parse_go_int(std::string_view s);
+
 // A JSONP callback name the original browser SDK may send: identifiers joined by dots,
 // e.g. "GoPushCli.callback_k3x9"; at most 128 characters.
 bool valid_jsonp_callback(std::string_view name);
@@ -49,6 +54,8 @@ bool valid_jsonp_callback(std::string_view name);
 // becomes exactly CALLBACK(json) with application/javascript. An invalid callback name gets
 // {"ret":65534} as plain JSON.
 HttpResponse json_response(const nlohmann::json& body, const HttpRequest* jsonp_source = nullptr);
+// The same for JSON text already serialised (e.g. to keep a field order).
+HttpResponse json_text_response(std::string json_text, const HttpRequest* jsonp_source = nullptr);
 HttpResponse text_response(int status, std::string body);
 
 }  // namespace appmsg

@@ -86,4 +86,33 @@ int json_depth(const nlohmann::json& value, int limit) {
   return deepest;
 }
 
+namespace {
+
+std::string wrap(std::string_view msg, int64_t mid) {
+  std::string out;
+  out.reserve(msg.size() + 48);
+  out += R"({"msg":)";
+  out += msg;
+  out += R"(,"mid":)";
+  out += std::to_string(mid);
+  out += R"(,"gid":0})";
+  return out;
+}
+
+}  // namespace
+
+std::string encode_new(std::string_view compact_body, int64_t mid) {
+  if (compact_body.find_first_of("\r\n") != std::string_view::npos) {
+    return wrap(strip_whitespace(compact_body), mid);
+  }
+  return wrap(compact_body, mid);
+}
+
+std::string encode_old(std::string_view raw_body, int64_t mid) {
+  // dump() escapes '"', '\\' and every control character (CR and LF included).
+  const std::string quoted = nlohmann::json(std::string(raw_body))
+                                 .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return wrap(html_escape(quoted), mid);
+}
+
 }  // namespace appmsg

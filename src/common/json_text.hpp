@@ -5,6 +5,7 @@
 #pragma once
 
 #include <nlohmann/json_fwd.hpp>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -20,6 +21,14 @@ std::string strip_whitespace(std::string_view json);
 
 // Go's encoder HTML escaping: < > & and U+2028, U+2029 as \u escapes.
 std::string html_escape(std::string s);
+
+// Message payloads (comet.md 1.6), fields in the order msg, mid, gid; never a literal CR or LF.
+// New format: {"msg":<compact body>,"mid":N,"gid":0}; `compact_body` should come from
+// compact_json (CR or LF left in it are removed or escaped anyway).
+std::string encode_new(std::string_view compact_body, int64_t mid);
+// Old format: {"msg":"<the raw body text as a JSON string>","mid":N,"gid":0}, HTML-escaped as
+// Go's encoder does; invalid UTF-8 becomes U+FFFD.
+std::string encode_old(std::string_view raw_body, int64_t mid);
 
 // Nesting depth of a parsed value, counted without recursion; stops counting past `limit`.
 int json_depth(const nlohmann::json& value, int limit);

@@ -1,0 +1,221 @@
+// Admin API handlers: push to one key, push one message to many keys, delete offline messages.
+#include "web/admin_api.hpp"
+
+#include <openssl/crypto.h>
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <cctype>
+#include <nlohmann/json.hpp>
+
+#include "common/http_server.hpp"
+#include "common/json_text.hpp"
+#include "common/rpc.hpp"
+#include "web/api_codes.hpp"
+#include "web/web_context.hpp"
+
+namespace appmsg::web {
+
+namespace asio = boost::asio;
+using nlohmann::json;
+
+bool parse_expire(std::string_view s, int64_t& out) {
+  if (s.empty() || s.size() > 10) return false;
+  int64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + (c - '0');
+  }
+  if (v > 4294967295LL) return false;
+  out = v;
+  return true;
+}
+
+bool valid_form_escapes(std::string_view body) {
+  for (size_t i = 0; i < body.size(); ++i) {
+    if (body[i] != '%') continue;
+    if (i + 2 >= body.size()) return false;
+    if (!std::isxdigit(static_cast<unsigned char>(body[i + 1])) ||
+        !std::isxdigit(static_cast<unsigned char>(body[i + 2]))) {
+      return false;
+    }
+    i += 2;
+  }
+  return true;
+}
+
+namespace {
+
+std::string_view query(const HttpRequest& req, std::string_view name) {
+  for (auto& [k, v] : req.query)
+    if (k == name) return v;
+  return {};
+}
+
+HttpResponse answer(WebContext& ctx, const std::string& route, int ret, json data = nullptr) {
+  ctx.stats.count(route, ret);
+  json body{{"ret", ret}};
+  if (!data.is_null()) body["data"] = std::move(data);
+  return json_response(body);
+}
+
+bool authorised(WebContext& ctx, const HttpRequest& req) {
+  const std::string& secret = ctx.config.admin_secret;
+  if (secret.empty()) return true;
+  auto given = req.header("X-Appmsg-Secret");
+  if (given && given->size() == secret.size() &&
+      CRYPTO_memcmp(given->data(), secret.data(), secret.size()) == 0) {
+    return true;
+  }
+  ++ctx.stats.admin_auth_failures;
+  return false;
+}
+
+HttpResponse unauthorised(WebContext& ctx, const std::string& route) {
+  auto r = answer(ctx, route, kAuthErr);
+  r.status = 401;
+  return r;
+}
+
+asio::awaitable<HttpResponse> push_private(WebContext& ctx, std::string route,
+                                           const HttpRequest& req) {
+  if (!authorised(ctx, req)) co_return unauthorised(ctx, route);
+  std::string key(query(req, "key"));
+  int64_t expire = 0;
+  if (key.empty() || !parse_expire(query(req, "expire"), expire)) {
+    co_return answer(ctx, route, kParamErr);
+  }
+  // W-27, W-28: the message is checked here (non-empty, JSON, bounded), not left to the comet.
+  if (req.body.empty() || req.body.size() > ctx.config.max_body_bytes) {
+    co_return answer(ctx, route, kParamErr);
+  }
+  auto msg = compact_json(req.body);
+  if (!msg) co_return answer(ctx, route, kParamErr);
+  auto node = ctx.comets->snapshot()->node_for(key);
+  if (!node) co_return answer(ctx, route, kNoNode);
+  auto op = node->push(key, std::move(*msg), expire);
+  PushResult r = co_await std::move(op);
+  if (r.ret) {
+    spdlog::debug("{} {}: comet {}: {}", route, key, node->name(), r.error);
+    co_return answer(ctx, route, r.ret);
+  }
+  co_return answer(ctx, route, kOk, json{{"mid", r.mid}});
+}
+
+// Waits for a number of detached jobs on web's one thread.
+struct Countdown {
+  explicit Countdown(asio::any_io_executor ex, size_t n)
+      : remaining(n), done(ex, std::chrono::steady_clock::time_point::max()) {}
+  void one_done() {
+    if (--remaining == 0) done.cancel();
+  }
+  size_t remaining;
+  asio::steady_timer done;
+};
+
+asio::awaitable<HttpResponse> push_multi(WebContext& ctx, std::string route,
+                                         const HttpRequest& req) {
+  if (!authorised(ctx, req)) co_return unauthorised(ctx, route);
+  int64_t expire = 0;
+  if (!parse_expire(query(req, "expire"), expire)) co_return answer(ctx, route, kParamErr);
+  json body = json::parse(req.body, nullptr, false);
+  if (!body.is_object() || !body.contains("k") || !body["k"].is_array() || !body.contains("m")) {
+    co_return answer(ctx, route, kParamErr);
+  }
+  const json& k = body["k"];
+  if (k.empty() || k.size() > ctx.config.max_batch_keys) co_return answer(ctx, route, kParamErr);
+  std::vector<std::string> keys;
+  for (auto& key : k) {
+    if (!key.is_string() || key.get<std::string>().empty()) co_return answer(ctx, route, kParamErr);
+    keys.push_back(key.get<std::string>());
+  }
+  if (json_depth(body["m"], 64) > 64) co_return answer(ctx, route, kParamErr);
+  std::string msg = body["m"].dump(-1, ' ', false, json::error_handler_t::replace);
+  if (msg.size() > ctx.config.max_body_bytes) co_return answer(ctx, route, kParamErr);
+
+  auto snap = ctx.comets->snapshot();
+  if (snap->nodes.empty()) co_return answer(ctx, route, kNoNode);
+  // Group the keys by comet, remembering each key's place in the request.
+  std::map<std::shared_ptr<CometNode>, std::pair<std::vector<std::string>, std::vector<size_t>>>
+      groups;
+  // Shared with the jobs below, which may outlive this request if it is torn down.
+  auto results = std::make_shared<std::vector<PushResult>>(keys.size(),
+                                                           PushResult{kNoNode, 0, "no comet"});
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (auto node = snap->node_for(keys[i])) {
+      groups[node].first.push_back(keys[i]);
+      groups[node].second.push_back(i);
+    }
+  }
+  auto ex = co_await asio::this_coro::executor;
+  auto countdown = std::make_shared<Countdown>(ex, groups.size());
+  for (auto& [node, group] : groups) {
+    asio::co_spawn(
+        ex,
+        [node, group, msg, expire, countdown, results]() -> asio::awaitable<void> {
+          auto op = node->push_keys(group.first, msg, expire);
+          auto rs = co_await std::move(op);
+          for (size_t j = 0; j < rs.size(); ++j) (*results)[group.second[j]] = std::move(rs[j]);
+          countdown->one_done();
+        },
+        asio::detached);
+  }
+  if (countdown->remaining > 0) {
+    auto wait = countdown->done.async_wait(asio::as_tuple(asio::use_awaitable));
+    co_await std::move(wait);
+  }
+  json failed = json::array(), mids = json::array();
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if ((*results)[i].ret) failed.push_back(keys[i]);
+    mids.push_back((*results)[i].mid);
+  }
+  co_return answer(ctx, route, kOk, json{{"fk", std::move(failed)}, {"mids", std::move(mids)}});
+}
+
+asio::awaitable<HttpResponse> msg_del(WebContext& ctx, std::string route, const HttpRequest& req) {
+  if (!authorised(ctx, req)) co_return unauthorised(ctx, route);
+  if (!valid_form_escapes(req.body)) co_return answer(ctx, route, kParamErr);
+  // The original reads the key from the form body only; the query is accepted too.
+  std::string key;
+  for (auto& [k, v] : parse_query(req.body)) {
+    if (k == "key") {
+      key = v;
+      break;
+    }
+  }
+  if (key.empty()) key = query(req, "key");
+  if (key.empty()) co_return answer(ctx, route, kParamErr);
+  std::string failure;
+  try {
+    auto op = ctx.messages->call("delete", json{{"key", key}}, ctx.config.rpc_timeout);
+    co_await std::move(op);
+  } catch (const RpcError& e) {
+    failure = e.what();
+  }
+  if (!failure.empty()) {
+    spdlog::warn("{} {}: {}", route, key, failure);
+    co_return answer(ctx, route, kInternalErr);
+  }
+  co_return answer(ctx, route, kOk);
+}
+
+template <class F>
+void route(HttpRouter& router, WebContext& ctx, const std::string& path, F f) {
+  router.add(path, {"POST"}, [&ctx, path, f](const HttpRequest& req) { return f(ctx, path, req); });
+}
+
+}  // namespace
+
+void add_admin_routes(HttpRouter& router, WebContext& ctx) {
+  route(router, ctx, "/1/admin/push/private", push_private);
+  route(router, ctx, "/admin/push", push_private);
+  route(router, ctx, "/1/admin/push/mprivate", push_multi);
+  route(router, ctx, "/1/admin/msg/del", msg_del);
+  route(router, ctx, "/admin/msg/clean", msg_del);
+}
+
+}  // namespace appmsg::web

@@ -1,0 +1,15 @@
+// The `ret` codes of web's JSON answers (spec/web-core.md 2.1) and the comet RPC codes they
+// are mapped from.
+#pragma once
+
+namespace appmsg::web {
+
+constexpr int kOk = 0;
+constexpr int kNoNode = 1001;        // no comet for the key, or none for that protocol
+constexpr int kAuthErr = 65533;      // admin secret missing or wrong
+constexpr int kParamErr = 65534;     // missing or invalid parameter
+constexpr int kInternalErr = 65535;  // no message node, an RPC failed, or the peer refused
+
+constexpr int kCometParamError = 100;  // comet push_error::param
+
+}  // namespace appmsg::web

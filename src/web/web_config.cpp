@@ -1,0 +1,86 @@
+// web.conf -> WebConfig.
+#include "web/web_config.hpp"
+
+namespace appmsg::web {
+
+namespace {
+std::chrono::milliseconds ms(const Config& c, std::string_view s, std::string_view k,
+                             std::chrono::milliseconds def) {
+  auto v = std::chrono::duration_cast<std::chrono::milliseconds>(c.get_duration(s, k, def));
+  if (v.count() < 0) c.fail(s, k, "must not be negative");
+  return v;
+}
+
+int64_t positive(const Config& c, std::string_view s, std::string_view k, int64_t def) {
+  auto v = c.get_int(s, k, def);
+  if (v <= 0) c.fail(s, k, "must be positive");
+  return v;
+}
+}  // namespace
+
+WebConfig WebConfig::load(const Config& c) {
+  WebConfig o;
+  o.http_bind = c.get_list("base", "http.bind", o.http_bind);
+  o.admin_bind = c.get_list("base", "admin.bind", o.admin_bind);
+  o.stat_bind = c.get_list("base", "stat.bind", c.get_list("base", "pprof.bind", o.stat_bind));
+  auto router = c.get_string("base", "router", "");
+  if (router == "CN") {
+    c.fail("base", "router",
+           "the CN network router (QQWry database) is not supported; leave router empty");
+  } else if (!router.empty()) {
+    c.fail("base", "router", "unknown router \"" + router + "\" (leave it empty)");
+  }
+
+  o.zk_addr = c.get_string("zookeeper", "addr", o.zk_addr);
+  o.zk_timeout = ms(c, "zookeeper", "timeout", o.zk_timeout);
+  o.comet_path = c.get_string("zookeeper", "comet.path", o.comet_path);
+  o.message_path = c.get_string("zookeeper", "message.path", o.message_path);
+
+  o.rpc_ping = ms(c, "rpc", "ping", o.rpc_ping);
+  o.rpc_retry = ms(c, "rpc", "retry", o.rpc_retry);
+  o.rpc_timeout = ms(c, "rpc", "timeout", o.rpc_timeout);
+  if (o.rpc_timeout.count() == 0) c.fail("rpc", "timeout", "must be positive");
+  if (o.rpc_ping.count() == 0) c.fail("rpc", "ping", "must be positive");
+  o.rpc_secret = c.get_string("rpc", "secret", o.rpc_secret);
+
+  o.admin_secret = c.get_string("admin", "secret", o.admin_secret);
+  o.max_body_bytes = static_cast<size_t>(
+      c.get_size("admin", "body.max", static_cast<int64_t>(o.max_body_bytes)));
+  if (o.max_body_bytes == 0) c.fail("admin", "body.max", "must be positive");
+  o.max_batch_keys = static_cast<size_t>(
+      positive(c, "admin", "batch.max", static_cast<int64_t>(o.max_batch_keys)));
+
+  o.migrate_grace = ms(c, "comet", "migrate.grace", o.migrate_grace);
+  o.msg_page = static_cast<int>(positive(c, "msg", "page", o.msg_page));
+  return o;
+}
+
+std::vector<std::string> WebConfig::ignored_keys(const Config& c) {
+  static const std::pair<std::pair<const char*, const char*>, const char*> ignored[] = {
+      {{"base", "user"}, "run the daemon as the wanted user (systemd User=) instead"},
+      {{"base", "maxproc"}, "web runs one event-loop thread; run more web nodes to scale"},
+      {{"res", "qqwry.path"}, "the CN network router is not supported"},
+      {{"base", "app.bind"}, "the /app API is not part of this build yet"},
+      {{"redis", "timeout"}, "read by the /app API, not part of this build yet"},
+      {{"redis", "idle"}, "read by the /app API, not part of this build yet"},
+      {{"redis", "active"}, "read by the /app API, not part of this build yet"},
+      {{"redis", "store"}, "a message-node setting"},
+      {{"redis", "ketama.base"}, "read by the /app API, not part of this build yet"},
+      {{"token", "expire"}, "read by the /app API, not part of this build yet"},
+      {{"msg", "expire"}, "read by the /app API, not part of this build yet"},
+      {{"apns", "type"}, "read by the /app API, not part of this build yet"},
+      {{"weedfs", "address"}, "read by the /app API, not part of this build yet"},
+  };
+  std::vector<std::string> out;
+  for (auto& [where, why] : ignored) {
+    if (c.has(where.first, where.second)) {
+      out.push_back(std::string("[") + where.first + "] " + where.second + " is ignored: " + why);
+    }
+  }
+  if (!c.entries("redis.source").empty()) {
+    out.push_back("[redis.source] is ignored: read by the /app API, not part of this build yet");
+  }
+  return out;
+}
+
+}  // namespace appmsg::web

@@ -1,0 +1,105 @@
+// /stat and /metrics of the web node.
+#include "web/web_stats.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "common/http_server.hpp"
+#include "web/web_context.hpp"
+
+namespace appmsg::web {
+
+namespace asio = boost::asio;
+using nlohmann::json;
+
+namespace {
+
+json stat_json(const WebContext& ctx) {
+  auto snap = ctx.comets->snapshot();
+  json comets = json::array();
+  for (auto& [name, node] : snap->nodes) {
+    comets.push_back({{"name", name},
+                      {"rpc", node->info().rpc},
+                      {"tcp", node->info().tcp},
+                      {"ws", node->info().ws},
+                      {"healthy", node->healthy},
+                      {"pushes", node->pushes},
+                      {"push_errors", node->push_errors}});
+  }
+  json requests = json::object();
+  for (auto& [route, rets] : ctx.stats.requests) {
+    json by_ret = json::object();
+    for (auto& [ret, n] : rets) by_ret[std::to_string(ret)] = n;
+    requests[route] = std::move(by_ret);
+  }
+  auto up = std::chrono::steady_clock::now() - ctx.stats.started;
+  return {{"server", {{"uptime", std::chrono::duration_cast<std::chrono::seconds>(up).count()}}},
+          {"comets", std::move(comets)},
+          {"ring", snap->ring.nodes()},
+          {"message_nodes", ctx.messages->addresses()},
+          {"requests", std::move(requests)},
+          {"ring_changes", ctx.comets->ring_changes},
+          {"migrate_calls", ctx.comets->migrate_calls},
+          {"migrate_errors", ctx.comets->migrate_errors},
+          {"admin_auth_failures", ctx.stats.admin_auth_failures}};
+}
+
+std::string metrics_text(const WebContext& ctx) {
+  std::string out;
+  auto head = [&](const char* name, const char* type, const char* help) {
+    out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
+  };
+  auto line = [&](const char* name, const char* type, const char* help, uint64_t v) {
+    head(name, type, help);
+    out += std::string(name) + " " + std::to_string(v) + "\n";
+  };
+  head("appmsg_web_requests_total", "counter", "Requests by route and ret code.");
+  for (auto& [route, rets] : ctx.stats.requests) {
+    for (auto& [ret, n] : rets) {
+      out += "appmsg_web_requests_total{route=\"" + route + "\",ret=\"" + std::to_string(ret) +
+             "\"} " + std::to_string(n) + "\n";
+    }
+  }
+  auto snap = ctx.comets->snapshot();
+  line("appmsg_web_comets", "gauge", "Comet nodes in the ring.", snap->nodes.size());
+  line("appmsg_web_message_nodes", "gauge", "Message nodes known.",
+       ctx.messages->addresses().size());
+  head("appmsg_web_comet_healthy", "gauge", "1 when the comet answered its last ping.");
+  for (auto& [name, node] : snap->nodes)
+    out += "appmsg_web_comet_healthy{node=\"" + name + "\"} " + (node->healthy ? "1" : "0") + "\n";
+  head("appmsg_web_comet_pushes_total", "counter", "Keys pushed through each comet.");
+  for (auto& [name, node] : snap->nodes)
+    out += "appmsg_web_comet_pushes_total{node=\"" + name + "\"} " + std::to_string(node->pushes) +
+           "\n";
+  head("appmsg_web_comet_push_errors_total", "counter", "Keys whose push failed, per comet.");
+  for (auto& [name, node] : snap->nodes)
+    out += "appmsg_web_comet_push_errors_total{node=\"" + name + "\"} " +
+           std::to_string(node->push_errors) + "\n";
+  line("appmsg_web_ring_changes_total", "counter", "Changes of the comet ring's members.",
+       ctx.comets->ring_changes);
+  line("appmsg_web_migrate_calls_total", "counter", "Migrate calls sent to comets.",
+       ctx.comets->migrate_calls);
+  line("appmsg_web_migrate_errors_total", "counter", "Migrate calls that failed.",
+       ctx.comets->migrate_errors);
+  line("appmsg_web_admin_auth_failures_total", "counter", "Admin calls with a wrong secret.",
+       ctx.stats.admin_auth_failures);
+  return out;
+}
+
+}  // namespace
+
+void add_stat_routes(HttpRouter& router, const WebContext& ctx) {
+  router.add("/stat", {"GET"}, [&ctx](const HttpRequest&) -> asio::awaitable<HttpResponse> {
+    co_return json_response(stat_json(ctx));
+  });
+  router.add("/debug/stats", {"GET"}, [&ctx](const HttpRequest&) -> asio::awaitable<HttpResponse> {
+    co_return json_response(stat_json(ctx));
+  });
+  router.add("/metrics", {"GET"}, [&ctx](const HttpRequest&) -> asio::awaitable<HttpResponse> {
+    HttpResponse r;
+    r.content_type = "text/plain; version=0.0.4";
+    r.body = metrics_text(ctx);
+    co_return r;
+  });
+}
+
+}  // namespace appmsg::web
