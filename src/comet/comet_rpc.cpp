@@ -47,7 +47,8 @@ json result_json(const PushService::Result& r) {
 int64_t int_param(const json& p, const char* name, int64_t def) {
   auto it = p.find(name);
   if (it == p.end() || it->is_null()) return def;
-  if (!it->is_number_integer()) throw RpcError(push_error::param, std::string(name) + " must be an integer");
+  if (!it->is_number_integer())
+    throw RpcError(push_error::param, std::string(name) + " must be an integer");
   return it->get<int64_t>();
 }
 
@@ -108,32 +109,31 @@ void add_comet_rpc(HttpRouter& router, const std::string& secret, PushService& p
     co_return json{{"closed", subs.size()}};
   });
 
-  add_rpc_method(router, "migrate", secret,
-                 [&migration, node_name](const json& p) -> asio::awaitable<json> {
-                   if (!p.is_object() || !p.contains("nodes") || !p["nodes"].is_array() ||
-                       p["nodes"].empty()) {
-                     throw RpcError(push_error::param, "nodes must be a non-empty array");
-                   }
-                   auto nodes = p["nodes"].get<std::vector<std::string>>();
-                   int64_t vnode = int_param(p, "vnode", 255);
-                   if (vnode < 1 || vnode > CometRing::kMaxVnodes) {
-                     throw RpcError(push_error::param, "bad vnode");
-                   }
-                   int64_t grace_ms = int_param(p, "grace_ms", 0);
-                   if (grace_ms < 0 || grace_ms > kMaxMigrateGraceMs) {
-                     throw RpcError(push_error::param, "bad grace_ms");
-                   }
-                   if (std::find(nodes.begin(), nodes.end(), node_name) == nodes.end()) {
-                     throw RpcError(rpc_error::not_in_ring, "migrate nodes don't include self");
-                   }
-                   size_t closed = migration.request(std::move(nodes), static_cast<int>(vnode),
-                                                     std::chrono::milliseconds(grace_ms));
-                   if (grace_ms == 0) {
-                     spdlog::info("migrate: closed {} connections no longer owned by {}", closed,
-                                  node_name);
-                   }
-                   co_return json{{"closed", closed}, {"grace_ms", grace_ms}};
-                 });
+  add_rpc_method(
+      router, "migrate", secret, [&migration, node_name](const json& p) -> asio::awaitable<json> {
+        if (!p.is_object() || !p.contains("nodes") || !p["nodes"].is_array() ||
+            p["nodes"].empty()) {
+          throw RpcError(push_error::param, "nodes must be a non-empty array");
+        }
+        auto nodes = p["nodes"].get<std::vector<std::string>>();
+        int64_t vnode = int_param(p, "vnode", 255);
+        if (vnode < 1 || vnode > CometRing::kMaxVnodes) {
+          throw RpcError(push_error::param, "bad vnode");
+        }
+        int64_t grace_ms = int_param(p, "grace_ms", 0);
+        if (grace_ms < 0 || grace_ms > kMaxMigrateGraceMs) {
+          throw RpcError(push_error::param, "bad grace_ms");
+        }
+        if (std::find(nodes.begin(), nodes.end(), node_name) == nodes.end()) {
+          throw RpcError(rpc_error::not_in_ring, "migrate nodes don't include self");
+        }
+        size_t closed = migration.request(std::move(nodes), static_cast<int>(vnode),
+                                          std::chrono::milliseconds(grace_ms));
+        if (grace_ms == 0) {
+          spdlog::info("migrate: closed {} connections no longer owned by {}", closed, node_name);
+        }
+        co_return json{{"closed", closed}, {"grace_ms", grace_ms}};
+      });
 
   add_rpc_method(router, "ping", secret, [node_name](const json&) -> asio::awaitable<json> {
     co_return json{{"node", node_name}};

@@ -71,9 +71,9 @@ class PushService {
   MessageNodes* store_;
   std::chrono::milliseconds store_timeout_;
   size_t max_key_bytes_;
-  TimeId mids_;  // one generator for the process: mids increase per key and across keys
-  uint64_t started_ = 0;                                    // pushes begun, as a sequence
-  std::set<uint64_t> in_flight_;                            // their numbers, until they end
+  TimeId mids_;           // one generator for the process: mids increase per key and across keys
+  uint64_t started_ = 0;  // pushes begun, as a sequence
+  std::set<uint64_t> in_flight_;  // their numbers, until they end
   std::vector<std::pair<uint64_t, std::function<void()>>> fence_waiters_;  // (last seq, done)
   Lifeline lifeline_;  // a push frame destroyed after this object must not touch it
 };

@@ -2,8 +2,8 @@
 // parsing, JSON and JSONP answers. No Beast here, so including it is cheap.
 #pragma once
 
-#include <nlohmann/json.hpp>
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <string_view>

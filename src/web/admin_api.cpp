@@ -143,8 +143,8 @@ asio::awaitable<HttpResponse> push_multi(WebContext& ctx, std::string route,
   std::map<std::shared_ptr<CometNode>, std::pair<std::vector<std::string>, std::vector<size_t>>>
       groups;
   // Shared with the jobs below, which may outlive this request if it is torn down.
-  auto results = std::make_shared<std::vector<PushResult>>(keys.size(),
-                                                           PushResult{kNoNode, 0, "no comet"});
+  auto results =
+      std::make_shared<std::vector<PushResult>>(keys.size(), PushResult{kNoNode, 0, "no comet"});
   for (size_t i = 0; i < keys.size(); ++i) {
     if (auto node = snap->node_for(keys[i])) {
       groups[node].first.push_back(keys[i]);

@@ -79,8 +79,8 @@ int ret_for_rpc_error(const RpcError& e) {
 // ---------------------------------------------------------------------------------------------
 // CometNode
 
-CometNode::CometNode(asio::any_io_executor ex, std::string name, CometInfo info,
-                     std::string secret, std::chrono::milliseconds timeout)
+CometNode::CometNode(asio::any_io_executor ex, std::string name, CometInfo info, std::string secret,
+                     std::chrono::milliseconds timeout)
     : ex_(ex),
       name_(std::move(name)),
       info_(std::move(info)),
@@ -339,9 +339,8 @@ void CometNodes::schedule_migrate(std::chrono::milliseconds after) {
 asio::awaitable<void> CometNodes::migrate_all(std::shared_ptr<const Snapshot> snap) {
   auto alive = lifeline_.token();
   if (snap->nodes.empty()) co_return;
-  json params{{"nodes", snap->ring.nodes()},
-              {"vnode", 255},
-              {"grace_ms", opts_.migrate_grace.count()}};
+  json params{
+      {"nodes", snap->ring.nodes()}, {"vnode", 255}, {"grace_ms", opts_.migrate_grace.count()}};
   bool failed = false;
   for (auto& [name, node] : snap->nodes) {
     ++migrate_calls;

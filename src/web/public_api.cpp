@@ -43,8 +43,8 @@ HttpResponse answer(WebContext& ctx, const std::string& route, const HttpRequest
   return json_response(body, &req);
 }
 
-asio::awaitable<HttpResponse> server_get(WebContext& ctx, std::string route,
-                                         const HttpRequest& req, Names n) {
+asio::awaitable<HttpResponse> server_get(WebContext& ctx, std::string route, const HttpRequest& req,
+                                         Names n) {
   std::string_view key = query(req, n.key);
   if (key.empty()) co_return answer(ctx, route, req, n, kParamErr);
   auto proto = parse_go_int(query(req, n.proto));
@@ -86,7 +86,8 @@ asio::awaitable<HttpResponse> msg_get(WebContext& ctx, std::string route, const 
   if (key.empty() || mid_text.empty()) co_return answer(ctx, route, req, n, kParamErr);
   auto mid = parse_go_int(mid_text);
   if (!mid) co_return answer(ctx, route, req, n, kParamErr);
-  if (*mid < 0) co_return answer(ctx, route, req, n, kInternalErr);  // as the message node's refusal
+  if (*mid < 0)
+    co_return answer(ctx, route, req, n, kInternalErr);  // as the message node's refusal
   json reply;
   std::string failure;
   try {
@@ -125,9 +126,8 @@ asio::awaitable<HttpResponse> time_get(WebContext& ctx, std::string route, const
 
 template <class F>
 void route(HttpRouter& router, WebContext& ctx, const std::string& path, Names n, F f) {
-  router.add(path, {"GET"}, [&ctx, path, n, f](const HttpRequest& req) {
-    return f(ctx, path, req, n);
-  });
+  router.add(path, {"GET"},
+             [&ctx, path, n, f](const HttpRequest& req) { return f(ctx, path, req, n); });
 }
 
 }  // namespace

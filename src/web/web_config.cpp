@@ -44,8 +44,8 @@ WebConfig WebConfig::load(const Config& c) {
   o.rpc_secret = c.get_string("rpc", "secret", o.rpc_secret);
 
   o.admin_secret = c.get_string("admin", "secret", o.admin_secret);
-  o.max_body_bytes = static_cast<size_t>(
-      c.get_size("admin", "body.max", static_cast<int64_t>(o.max_body_bytes)));
+  o.max_body_bytes =
+      static_cast<size_t>(c.get_size("admin", "body.max", static_cast<int64_t>(o.max_body_bytes)));
   if (o.max_body_bytes == 0) c.fail("admin", "body.max", "must be positive");
   o.max_batch_keys = static_cast<size_t>(
       positive(c, "admin", "batch.max", static_cast<int64_t>(o.max_batch_keys)));

@@ -12,8 +12,8 @@ namespace appmsg::web {
 
 struct WebConfig {
   // [base]
-  std::vector<std::string> http_bind{"localhost:80"};   // public API
-  std::vector<std::string> admin_bind{"localhost:81"};  // admin API
+  std::vector<std::string> http_bind{"localhost:80"};    // public API
+  std::vector<std::string> admin_bind{"localhost:81"};   // admin API
   std::vector<std::string> stat_bind{"localhost:8190"};  // /stat, /metrics ([base] pprof.bind)
   // [zookeeper]
   std::string zk_addr = "localhost:2181";

@@ -13,6 +13,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <chrono>
 #include <ctime>
 #include <memory>
@@ -24,6 +27,7 @@
 
 #include "comet/comet_config.hpp"
 #include "comet/comet_service.hpp"
+#include "common/http_server.hpp"
 #include "common/redis_client.hpp"
 #include "common/rpc.hpp"
 #include "common/zk_client.hpp"
@@ -37,6 +41,7 @@ namespace appmsg {
 namespace {
 
 using namespace std::chrono_literals;
+namespace asio = boost::asio;
 using nlohmann::json;
 using test::eventually;
 
@@ -94,6 +99,7 @@ class CometStoreTest : public ::testing::Test {
     c.stat_bind = {"127.0.0.1:0"};
     c.type = "redis";
     c.redis_sources = {{"redis1", 1, redis_server_->address()}};
+    c.store = store_;
     c.zk_addr = zk_server_->connect_string();
     c.zk_timeout = 10000ms;
     c.zk_path = message_path();
@@ -173,6 +179,7 @@ class CometStoreTest : public ::testing::Test {
   std::vector<Node> nodes_;
   std::unique_ptr<comet::CometService> comet_;
   std::unique_ptr<RpcClient> comet_rpc_;
+  int store_ = 20;  // messages the message nodes keep per key
 };
 
 test::ZooKeeperServer* CometStoreTest::zk_server_ = nullptr;
@@ -216,6 +223,174 @@ TEST_F(CometStoreTest, a_push_with_expire_is_stored_under_its_key_with_the_mid_a
             json::array({json{{"msg", {{"text", "hi"}}}, {"mid", mid}, {"gid", 0}},
                          json{{"msg", {{"text", "again"}}}, {"mid", mid2}, {"gid", 0}}}));
   io_.call([&] { rpc.reset(); });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Resume from a mid
+
+// Reads frames until one with mid `last` (or a timeout); returns the mids in arrival order.
+std::vector<int64_t> read_mids_until(test::TestClient& c, int64_t last,
+                                     std::chrono::milliseconds timeout = 10s) {
+  std::vector<int64_t> mids;
+  auto until = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < until) {
+    auto f = c.read_frame(100ms);
+    if (!f) {
+      if (c.closed()) break;
+      continue;
+    }
+    mids.push_back(json::parse(*f).at("mid").get<int64_t>());
+    if (mids.back() == last) break;
+  }
+  return mids;
+}
+
+// A TCP client subscribed to k (version 1), resuming after `mid` when given.
+std::unique_ptr<test::TestClient> resume_client(comet::CometService& comet, const std::string& k,
+                                                std::optional<int64_t> mid) {
+  auto c = std::make_unique<test::TestClient>(comet.tcp_addresses()[0]);
+  std::vector<std::string> args{"sub", k, "30", "", "1"};
+  if (mid) args.push_back(std::to_string(*mid));
+  c->send(test::multi_bulk(args));
+  EXPECT_EQ(c->read_exact(test::kPlusH.size()), test::kPlusH);
+  return c;
+}
+
+TEST_F(CometStoreTest, resume_replays_the_stored_messages_after_the_mid_then_live_ones) {
+  start_message_node();
+  start_comet();
+  ASSERT_TRUE(wait_for_store());
+  const std::string k = key("resume");
+  int64_t m1 = push(k, R"({"n":1})", 60);
+  int64_t online = push(k, R"({"n":"online only"})", 0);  // never stored, so never replayed
+  int64_t m2 = push(k, R"({"n":2})", 60);
+  int64_t m3 = push(k, R"({"n":3})", 60);
+  ASSERT_LT(m1, online);
+
+  auto c = resume_client(*comet_, k, m1);
+  auto f2 = c->read_frame();
+  ASSERT_TRUE(f2);
+  EXPECT_EQ(*f2, R"({"msg":{"n":2},"mid":)" + std::to_string(m2) + R"(,"gid":0})");
+  auto f3 = c->read_frame();
+  ASSERT_TRUE(f3);
+  EXPECT_EQ(json::parse(*f3).at("mid"), m3);
+  int64_t m4 = push(k, R"({"n":4})", 0);
+  EXPECT_EQ(read_mids_until(*c, m4), std::vector<int64_t>{m4});
+  EXPECT_TRUE(c->quiet_for(200ms));
+  EXPECT_EQ(comet_->stats().resumes.load(), 1u);
+  EXPECT_EQ(comet_->stats().resumed_messages.load(), 2u);
+
+  // From the newest mid there is nothing to replay; without a mid nothing is replayed either.
+  auto latest = resume_client(*comet_, k, m3);
+  auto plain = resume_client(*comet_, k, std::nullopt);
+  EXPECT_TRUE(latest->quiet_for(300ms));
+  EXPECT_TRUE(plain->quiet_for(10ms));
+  int64_t m5 = push(k, R"({"n":5})", 60);
+  EXPECT_EQ(read_mids_until(*latest, m5), std::vector<int64_t>{m5});
+  EXPECT_EQ(read_mids_until(*plain, m5), std::vector<int64_t>{m5});
+}
+
+TEST_F(CometStoreTest, resume_racing_a_stream_of_pushes_gets_every_mid_once_in_order) {
+  store_ = 10000;
+  start_message_node();
+  start_comet();
+  ASSERT_TRUE(wait_for_store());
+  const std::string k = key("race");
+  constexpr int kPushes = 400;
+  std::vector<int64_t> pushed;
+  std::mutex mu;
+  std::atomic<bool> go{false};
+  // The pusher has its own RPC client so that its calls overlap the client's subscribes.
+  std::thread pusher([&] {
+    test::IoThread io;
+    auto rpc = test::rpc_client(io, comet_->rpc_addresses()[0]);
+    while (!go) std::this_thread::yield();
+    for (int i = 0; i < kPushes; ++i) {
+      json r = io.run(
+          rpc->call("push", json{{"key", k}, {"msg", json{{"i", i}}.dump()}, {"expire", 60}}, 10s));
+      std::lock_guard<std::mutex> lock(mu);
+      pushed.push_back(r.at("mid").get<int64_t>());
+    }
+    io.call([&] { rpc.reset(); });
+  });
+  go = true;
+  // Reconnect several times while the pushes go on, each time resuming from the last mid seen.
+  std::vector<int64_t> received;
+  for (int round = 0; round < 6; ++round) {
+    auto c = resume_client(*comet_, k, received.empty() ? 0 : received.back());
+    auto until = std::chrono::steady_clock::now() + 30ms * (round + 1);
+    while (std::chrono::steady_clock::now() < until) {
+      if (auto f = c->read_frame(5ms)) received.push_back(json::parse(*f).at("mid").get<int64_t>());
+    }
+  }
+  pusher.join();
+  ASSERT_EQ(pushed.size(), static_cast<size_t>(kPushes));
+  if (received.empty() || received.back() != pushed.back()) {
+    auto last = resume_client(*comet_, k, received.empty() ? 0 : received.back());
+    auto rest = read_mids_until(*last, pushed.back());
+    received.insert(received.end(), rest.begin(), rest.end());
+  }
+  EXPECT_EQ(received, pushed);  // every mid, once, in push order
+  EXPECT_GE(comet_->stats().resumes.load(), 6u);
+}
+
+// A push whose offline copy is still being stored when a client resumes is not lost: the
+// comet reads the store only once that push has finished storing (its fence). A fake message
+// node makes the window wide: it stores each batch 300 ms after it arrives.
+TEST_F(CometStoreTest, resume_waits_for_pushes_still_being_stored) {
+  json saved = json::array();  // the fake node's store; touched on io_'s thread only
+  auto router = std::make_shared<HttpRouter>();
+  add_rpc_method(*router, "save_batch", "", [&](const json& p) -> asio::awaitable<json> {
+    asio::steady_timer t(co_await asio::this_coro::executor, 300ms);
+    co_await t.async_wait(asio::use_awaitable);
+    for (auto& item : p.at("items")) saved.push_back(item);
+    co_return json{{"errors", json::array()}};
+  });
+  add_rpc_method(*router, "get", "", [&](const json& p) -> asio::awaitable<json> {
+    json msgs = json::array();
+    for (auto& item : saved) {
+      if (item.at("key") == p.at("key") && item.at("mid") > p.at("mid")) {
+        msgs.push_back({{"msg", item.at("msg")}, {"mid", item.at("mid")}, {"gid", 0}});
+      }
+    }
+    co_return json{{"msgs", std::move(msgs)}, {"more", false}};
+  });
+  auto server = io_.call(
+      [&] { return std::make_unique<HttpServer>(io_.executor(), HttpServerOptions{}, router); });
+  uint16_t port = io_.call([&] { return server->listen("127.0.0.1:0"); });
+  io_.call([&] {
+    zk_->register_ephemeral(message_path() + "/",
+                            json{{"rpc", {"127.0.0.1:" + std::to_string(port)}}}.dump(), true);
+  });
+  start_comet();
+  const std::string k = key("fence");
+  ASSERT_TRUE(eventually([&] { return push_code(key("warmup"), 60) == 0; }));
+
+  // The push is in its 300 ms store when the client joins: not delivered live (the client was
+  // not there yet), not yet in the store either.
+  std::atomic<int64_t> mid{0};
+  std::thread pusher([&] { mid = push(k, R"({"late":true})", 60); });
+  std::this_thread::sleep_for(100ms);
+  auto c = resume_client(*comet_, k, 0);
+  pusher.join();
+  auto f = c->read_frame(3s);
+  ASSERT_TRUE(f) << "the push racing the resume was lost";
+  EXPECT_EQ(json::parse(*f).at("mid"), mid.load());
+  EXPECT_TRUE(c->quiet_for(200ms));
+  test::stop_comet(io_, comet_);
+  io_.run(server->stop(100ms));
+  io_.call([&] { server.reset(); });
+}
+
+TEST_F(CometStoreTest, resume_without_a_reachable_store_closes_the_connection) {
+  start_comet();  // no message node anywhere
+  const std::string k = key("nostore");
+  test::TestClient c(comet_->tcp_addresses()[0]);
+  c.send(test::multi_bulk({"sub", k, "30", "", "1", "0"}));
+  EXPECT_EQ(c.read_exact(test::kPlusH.size()), test::kPlusH);
+  c.read_until_close(10s);
+  EXPECT_TRUE(c.closed());  // the client retries later, from the same mid
+  EXPECT_EQ(comet_->stats().resume_failures.load(), 1u);
 }
 
 TEST_F(CometStoreTest, pushes_keep_succeeding_when_one_of_two_message_nodes_stops) {

@@ -733,6 +733,35 @@ TEST_F(CometTest, migrate_closes_keys_no_longer_owned) {
   EXPECT_EQ(comet_->table().channels(), 2u);
 }
 
+TEST_F(CometTest, migrate_with_a_grace_period_closes_later_against_the_newest_ring) {
+  auto cfg = config();
+  cfg.comet_node = "node1";
+  start_comet(cfg);
+  // Owners (spec 12.3): ring [node1,node2,node3]: key1, u2@user, key3 -> node3, abc -> node2;
+  // ring [node1,node2]: key1, u2@user -> node1, abc, key3 -> node2.
+  std::map<std::string, std::unique_ptr<TestClient>> clients;
+  for (const char* key : {"key1", "u2@user", "abc", "key3"}) clients[key] = subscribe(key);
+
+  auto r = rpc(
+      "migrate",
+      json{{"nodes", json::array({"node1", "node2", "node3"})}, {"vnode", 255}, {"grace_ms", 600}});
+  EXPECT_EQ(r.at("closed"), 0);
+  EXPECT_EQ(r.at("grace_ms"), 600);
+  // node3 leaves again within the grace period: the closes use the newest ring.
+  rpc("migrate",
+      json{{"nodes", json::array({"node1", "node2"})}, {"vnode", 255}, {"grace_ms", 600}});
+  for (auto& [key, c] : clients) EXPECT_TRUE(answers_heartbeat(*c)) << key << " closed early";
+  EXPECT_EQ(comet_->table().channels(), 4u);
+  for (const char* key : {"abc", "key3"}) {
+    clients[key]->read_until_close(3s);
+    EXPECT_TRUE(clients[key]->closed()) << key;
+  }
+  for (const char* key : {"key1", "u2@user"}) EXPECT_TRUE(answers_heartbeat(*clients[key])) << key;
+  EXPECT_EQ(comet_->table().channels(), 2u);
+  EXPECT_EQ(comet_->stats().closed_migrated.load(), 2u);
+  EXPECT_EQ(rpc_code("migrate", json{{"nodes", json::array({"node1"})}, {"grace_ms", -1}}), 100);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Offline store through message nodes (W5, W6, W23)
 

@@ -1,0 +1,211 @@
+// End-to-end test harness: a real cluster of the built daemons as child processes, and the
+// blocking clients that talk to it.
+//
+// Owns:
+//  - TestCluster: in its own TempDir, one ZooKeeperServer, one RedisServer, two message nodes,
+//    two comets (ZooKeeper names node1 and node2) and one web, every listener on a free
+//    127.0.0.1 port; a config file, a pid file and a log file per daemon. start() waits until
+//    the cluster serves (each daemon's stat listener answers, web routes to every running comet
+//    and knows every running message node, and a stored push through each comet succeeds), or
+//    throws with the tail of the daemon's log. Single daemons (and ZooKeeper) can be killed
+//    (SIGKILL), stopped (SIGTERM) and started again on the same ports.
+//  - http_request(): one HTTP/1.1 exchange on a fresh connection ("Connection: close"), never
+//    throwing: a transport failure is status 0 with the reason in `error`.
+//  - Subscriber: a comet client over TCP or WebSocket (sub with version "1", the new JSON
+//    format, optionally resuming after a mid) that reads pushed messages with deadlines and
+//    sees the server end the connection. The WebSocket side is a minimal client on TestClient:
+//    upgrade request, unmasked server frames.
+//
+// Spawn, kill and stop from one thread (the children's death signal follows the thread that
+// forked them; gtest runs tests on the main thread). http_request() and Subscriber are
+// thread-safe in the sense that separate objects may be used on separate threads.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "support/comet_harness.hpp"
+#include "support/servers.hpp"
+
+namespace appmsg::test {
+
+// ---------------------------------------------------------------------------------------------
+// HTTP
+
+struct HttpReply {
+  int status = 0;             // 0: no complete answer (see error)
+  std::string content_type;   // the Content-Type header, as sent
+  std::string body;           // de-chunked
+  std::string error;          // why there is no answer
+  nlohmann::json json() const;  // the body parsed; discarded (is_discarded()) if not JSON
+};
+
+HttpReply http_request(const std::string& address, const std::string& method,
+                       const std::string& target, const std::string& body = "",
+                       const std::string& content_type = "application/json",
+                       std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
+// ---------------------------------------------------------------------------------------------
+// Comet clients
+
+enum class Proto { tcp, websocket };
+
+class Subscriber {
+ public:
+  // Connects to `address` (the comet's TCP or WebSocket listener) and subscribes to `key` with
+  // a 30 s heartbeat, resuming after `resume_mid` when given; waits up to `timeout` for the
+  // comet's "+h". Check subscribed() and error().
+  Subscriber(Proto proto, const std::string& address, const std::string& key,
+             std::optional<int64_t> resume_mid = std::nullopt,
+             std::chrono::milliseconds timeout = std::chrono::seconds(5));
+  ~Subscriber();
+  Subscriber(const Subscriber&) = delete;
+  Subscriber& operator=(const Subscriber&) = delete;
+
+  bool subscribed() const { return subscribed_; }
+  const std::string& error() const { return error_; }
+
+  // The next pushed message ({"msg":...,"mid":N,"gid":0}); nullopt, with error() saying why,
+  // when none arrives in time, the connection ends or the bytes are not a message.
+  std::optional<nlohmann::json> next(std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
+  // True when the server ends the connection within `timeout`; messages arriving first are
+  // skipped and counted in skipped(). For WebSocket, close_code() is the code of the server's
+  // close frame (0 when it sent none).
+  bool closed_by_server(std::chrono::milliseconds timeout);
+  int skipped() const { return skipped_; }
+  int close_code() const { return close_code_; }
+
+  void close();  // ends the connection from our side (no close frame)
+
+ private:
+  struct Frame {
+    int opcode = 0;
+    std::string payload;
+  };
+  std::optional<Frame> read_ws_frame(TestClient::Clock::time_point until);
+  // One raw message: a TCP "$len" frame payload, or a WebSocket text frame payload.
+  std::optional<std::string> read_raw(TestClient::Clock::time_point until);
+
+  Proto proto_;
+  std::unique_ptr<TestClient> conn_;
+  bool subscribed_ = false;
+  bool ended_ = false;  // the server ended the connection (or a close frame came)
+  std::string error_;
+  int skipped_ = 0;
+  int close_code_ = 0;
+};
+
+// ---------------------------------------------------------------------------------------------
+// The cluster
+
+struct ClusterBinaries {
+  std::string comet, message, web;
+};
+
+class TestCluster {
+ public:
+  static constexpr int kComets = 2;
+  static constexpr int kMessageNodes = 2;
+
+  explicit TestCluster(ClusterBinaries bins);
+  ~TestCluster();  // stops every daemon (SIGTERM, then SIGKILL), then ZooKeeper and Redis
+  TestCluster(const TestCluster&) = delete;
+  TestCluster& operator=(const TestCluster&) = delete;
+
+  // Starts ZooKeeper, Redis and every daemon, and waits until the cluster serves (see the top
+  // of this file). Throws std::runtime_error with the tail of the failing daemon's log.
+  void start();
+
+  // Comets are numbered 1..kComets (ZooKeeper name "node<n>"), message nodes 1..kMessageNodes.
+  void kill_comet(int n);  // SIGKILL: it leaves ZooKeeper when its session expires
+  void stop_comet(int n);  // SIGTERM: it deregisters at once; waits for its exit
+  // Starts it again (same config and ports) and waits until it serves and web routes to it.
+  void start_comet(int n);
+  void kill_message(int n);
+  void stop_message(int n);
+  void start_message(int n);  // waits until it serves and web knows it
+  void restart_zookeeper();   // stop, then start on the same port with the same data
+
+  // Addresses ("127.0.0.1:P").
+  static std::string comet_name(int n) { return "node" + std::to_string(n); }
+  const std::string& comet_tcp(int n) const { return comet(n).tcp; }
+  const std::string& comet_ws(int n) const { return comet(n).ws; }
+  const std::string& comet_rpc(int n) const { return comet(n).rpc; }
+  const std::string& comet_stat(int n) const { return comet(n).stat; }
+  const std::string& message_rpc(int n) const { return message(n).rpc; }
+  const std::string& message_stat(int n) const { return message(n).stat; }
+  const std::string& web_http() const { return web_.http; }
+  const std::string& web_admin() const { return web_.admin; }
+  const std::string& web_stat() const { return web_.stat; }
+  ZooKeeperServer& zookeeper() { return zk_; }
+  RedisServer& redis() { return redis_; }
+  const std::string& dir() const { return dir_.path(); }
+
+  // Web calls: GET on the public API, POST on the admin API, GET /stat.
+  HttpReply get(const std::string& target) const;
+  HttpReply admin_post(const std::string& target, const std::string& body,
+                       const std::string& content_type = "application/json") const;
+  nlohmann::json stat() const;  // discarded when web does not answer with JSON
+
+  // /1/admin/push/private: the mid, or nullopt with the answer (or failure) in *error.
+  std::optional<int64_t> push(const std::string& key, const std::string& msg_json,
+                              int64_t expire, std::string* error = nullptr) const;
+  // The address /1/server/get gives for `key` (p=2 TCP, p=1 WebSocket); "" when none.
+  std::string server_for(const std::string& key, Proto proto) const;
+  // A key that web routes to comet n now: prefix + "-<i>" for the first i that fits. Throws if
+  // none of the first 2000 does.
+  std::string key_on(int n, const std::string& prefix) const;
+
+  // Polls web's /stat until its ring is exactly `names` (sorted), up to `timeout`.
+  bool wait_ring(const std::vector<std::string>& names, std::chrono::milliseconds timeout) const;
+
+  // The last bytes of every daemon's log (and ZooKeeper's): for failure messages.
+  std::string log_tails(size_t bytes_each = 3000) const;
+
+ private:
+  struct Daemon {
+    std::string name;  // "comet1", "message2", "web"
+    std::string bin;
+    std::string conf, log, pidfile;
+    std::string tcp, ws, rpc, stat, http, admin;  // the listeners it has
+    bool started_once = false;
+    ChildProcess proc;
+  };
+  Daemon& comet(int n);
+  const Daemon& comet(int n) const;
+  Daemon& message(int n);
+  const Daemon& message(int n) const;
+
+  void assign_ports(Daemon& d);
+  void write_config(const Daemon& d) const;
+  void spawn(Daemon& d);
+  // Waits until d's stat listener answers GET /metrics with 200. Throws (with its log tail)
+  // when it exits or the deadline passes; on a first start that failed to bind, returns false
+  // (the caller picks new ports and tries again).
+  bool wait_serving(Daemon& d, std::chrono::seconds timeout);
+  void start_daemons(const std::vector<Daemon*>& ds);
+  // Web's ring is every running comet and it knows every running message node.
+  void wait_web_ready(std::chrono::seconds timeout);
+  // A push with expire > 0 through comet n answers ret 0 (it stores through a message node).
+  void wait_comet_stores(int n, std::chrono::seconds timeout);
+  std::vector<std::string> running_comet_names();
+  size_t running_message_nodes();
+  void kill_daemon(Daemon& d);
+  [[noreturn]] void fail(const Daemon& d, const std::string& why) const;
+
+  ClusterBinaries bins_;
+  TempDir dir_;
+  ZooKeeperServer zk_;
+  RedisServer redis_;
+  Daemon comets_[kComets];
+  Daemon messages_[kMessageNodes];
+  Daemon web_;
+};
+
+}  // namespace appmsg::test
