@@ -39,6 +39,7 @@ class ClientSession : public Subscriber, public std::enable_shared_from_this<Cli
   boost::asio::any_io_executor executor() override { return socket_.get_executor(); }
   void deliver_here(const Message& msg) override { enqueue_message(msg); }
   void close(CloseReason reason) override;
+  bool old_format() const override { return !new_format_; }
 
  private:
   using Clock = std::chrono::steady_clock;

@@ -3,6 +3,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/associated_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/post.hpp>
@@ -41,7 +42,7 @@ namespace {
 struct PreparedBody {
   std::string raw;
   std::optional<std::string> compact;
-  std::string new_head, old_head;  // payload up to the mid's digits
+  std::string new_head, old_head;  // payload up to the mid's digits (old: only when needed)
 };
 
 constexpr std::string_view kPayloadTail = ",\"gid\":0}";
@@ -58,7 +59,7 @@ void prepare(PreparedBody& p, const std::string& raw) {
   p.compact = compact_json(raw);
   if (!p.compact) return;
   p.new_head = head_of(encode_new(*p.compact, 0));
-  p.old_head = head_of(encode_old(raw, 0));
+  p.old_head.clear();  // encoded when a recipient wants the old format
 }
 
 std::string payload(const std::string& head, int64_t mid) {
@@ -159,7 +160,10 @@ asio::awaitable<std::vector<PushService::Result>> PushService::push(std::vector<
       auto msg = std::make_shared<Message>();
       msg->mid = r.mid;
       msg->new_payload = payload(body.new_head, r.mid);
-      msg->old_payload = payload(body.old_head, r.mid);
+      if (std::any_of(subs.begin(), subs.end(), [](auto& s) { return s->old_format(); })) {
+        if (body.old_head.empty()) body.old_head = head_of(encode_old(body.raw, 0));
+        msg->old_payload = payload(body.old_head, r.mid);
+      }
       std::shared_ptr<const Message> shared = std::move(msg);
       for (auto& s : subs) add_delivery(groups, std::move(s), shared);
     }

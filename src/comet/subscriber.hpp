@@ -15,7 +15,8 @@ namespace appmsg::comet {
 struct Message {
   int64_t mid = 0;
   std::string new_payload;  // {"msg":<body>,"mid":N,"gid":0}
-  std::string old_payload;  // {"msg":"<body as a string>","mid":N,"gid":0}
+  std::string old_payload;  // {"msg":"<body as a string>","mid":N,"gid":0}; empty when no
+                            // recipient wants the old format
 };
 
 enum class CloseReason {
@@ -39,6 +40,9 @@ class Subscriber {
   virtual boost::asio::any_io_executor executor() = 0;
   virtual void deliver_here(const Message& msg) = 0;
   virtual void close(CloseReason reason) = 0;
+  // True when the client wants the old message format (it sent no version); fixed before the
+  // connection joins its channel, so any thread may read it.
+  virtual bool old_format() const = 0;
 };
 
 }  // namespace appmsg::comet

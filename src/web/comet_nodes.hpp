@@ -63,7 +63,7 @@ struct PushResult {
 // number of calls per second stays bounded under load, while an idle node sends at once.
 class CometNode : public std::enable_shared_from_this<CometNode> {
  public:
-  static constexpr int kMaxInFlight = 4;
+  static constexpr int kMaxInFlight = 1;
   static constexpr size_t kMaxBatch = 512;
 
   CometNode(boost::asio::any_io_executor ex, std::string name, CometInfo info, std::string secret,

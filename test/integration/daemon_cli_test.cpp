@@ -232,5 +232,34 @@ TEST_F(DaemonCliTest, SecondInstanceWithTheSamePidFileFails) {
   EXPECT_EQ(WEXITSTATUS(first.exit_status()), 0);
 }
 
+// The web daemon: it serves without ZooKeeper (1001 until comets appear), stops on SIGTERM
+// with status 0 and removes its pid file; the CN router and bad values stop start-up.
+TEST_F(DaemonCliTest, WebRunsWithoutZooKeeperAndStopsOnSigterm) {
+  const auto conf = path("web.conf");
+  const auto pidfile = path("web.pid");
+  write_file(conf, "[base]\npidfile " + pidfile + "\ndir " + dir_.path() +
+                       "\nhttp.bind 127.0.0.1:0\nadmin.bind 127.0.0.1:0\nstat.bind 127.0.0.1:0\n"
+                       "[zookeeper]\naddr 127.0.0.1:" +
+                       std::to_string(test::free_port()) + "\ntimeout 2s\n");
+  EXPECT_EQ(run({APPMSG_WEB_BIN, "-t", "-c", conf}, dir_.path()).exit_code, 0);
+  test::ChildProcess daemon;
+  daemon.spawn({APPMSG_WEB_BIN, "-c", conf}, path("web.log"));
+  ASSERT_TRUE(test::eventually(
+      [&] { return read_file(pidfile) == std::to_string(daemon.pid()) + "\n"; }, 20s))
+      << test::tail_file(path("web.log"));
+  ASSERT_EQ(::kill(daemon.pid(), SIGTERM), 0);
+  int status = daemon.wait_exit(20s);
+  ASSERT_NE(status, -1) << "still running after SIGTERM";
+  ASSERT_TRUE(WIFEXITED(status)) << test::tail_file(path("web.log"));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << test::tail_file(path("web.log"));
+  EXPECT_FALSE(fs::exists(pidfile));
+
+  const auto cn = path("cn.conf");
+  write_file(cn, "[base]\nrouter CN\n");
+  auto r = run({APPMSG_WEB_BIN, "-t", "-c", cn}, dir_.path());
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_NE(r.err.find("not supported"), std::string::npos) << r.err;
+}
+
 }  // namespace
 }  // namespace appmsg

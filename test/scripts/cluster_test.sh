@@ -1,28 +1,43 @@
 #!/usr/bin/env bash
 # scripts/cluster against real servers, in a temp folder on free ports: up starts ZooKeeper,
-# Redis and MariaDB; a second up starts nothing new; status reports them healthy; down stops
-# exactly those processes and nothing else.
+# Redis, MariaDB, a message node, two comets and web; a push through web reaches a subscriber;
+# a second up starts nothing new; status reports them healthy; down stops exactly those
+# processes and nothing else. CLUSTER_BIN names the built daemons (ctest sets it).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 tmp=$(mktemp -d /tmp/appmsg-cluster-test.XXXXXX)
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 export CLUSTER_VAR=$tmp/var CLUSTER_NO_BUILD=1
 export ZK_PORT=$(free_port) REDIS_PORT=$(free_port) MYSQL_PORT=$(free_port)
+export PORT_OFFSET=$(( (RANDOM % 150 + 100) * 100 ))  # daemon ports 16968..23092 at most
+export CLUSTER_BIN=${CLUSTER_BIN:-$root/build/src}
 cleanup() { "$root/scripts/cluster" down >/dev/null 2>&1 || true; rm -rf "$tmp"; }
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 
 "$root/scripts/cluster" up >"$tmp/up1.log" 2>&1 || { cat "$tmp/up1.log"; fail "first up"; }
 pids1=$(cat "$CLUSTER_VAR"/*/pid | sort)
-[[ $(echo "$pids1" | wc -l) -eq 3 ]] || fail "expected three pid files, got: $pids1"
+[[ $(echo "$pids1" | wc -l) -eq 7 ]] || fail "expected seven pid files, got: $pids1"
 for p in $pids1; do kill -0 "$p" || fail "pid $p not running"; done
+
+# The printed lines work: a subscriber (scripts/sub) gets a push made with the printed curl.
+sub_cmd=$(grep -m1 'scripts/sub' "$tmp/up1.log")
+push_cmd=$(grep -m1 'curl -s -X POST' "$tmp/up1.log")
+(cd "$root" && eval "timeout 20 $sub_cmd" >"$tmp/sub.out" 2>"$tmp/sub.err") &
+sub_pid=$!
+for _ in $(seq 100); do grep -q subscribed "$tmp/sub.err" 2>/dev/null && break; sleep 0.1; done
+answer=$(eval "$push_cmd")
+[[ $answer == *'"ret":0'* ]] || fail "push answered: $answer"
+for _ in $(seq 100); do grep -q hello "$tmp/sub.out" 2>/dev/null && break; sleep 0.1; done
+kill $sub_pid 2>/dev/null || true
+grep -q '"text": "hello"' "$tmp/sub.out" || fail "the subscriber got: $(cat "$tmp/sub.out" "$tmp/sub.err")"
 
 "$root/scripts/cluster" up >"$tmp/up2.log" 2>&1 || fail "second up"
 grep -q "already running" "$tmp/up2.log" || fail "second up did not notice the running servers"
 [[ "$(cat "$CLUSTER_VAR"/*/pid | sort)" == "$pids1" ]] || fail "second up started a new set"
 
 status=$("$root/scripts/cluster" status)
-[[ $(grep -c healthy <<<"$status") -eq 3 ]] || fail "status: $status"
+[[ $(grep -c healthy <<<"$status") -eq 7 ]] || fail "status: $status"
 
 # A bystander with the same program name must survive down.
 sleep 300 &
@@ -31,5 +46,5 @@ bystander=$!
 for p in $pids1; do ! kill -0 "$p" 2>/dev/null || fail "pid $p still running after down"; done
 kill -0 $bystander || fail "down killed an unrelated process"
 kill $bystander
-[[ $(grep -c stopped <<<"$("$root/scripts/cluster" status)") -eq 3 ]] || fail "status after down"
+[[ $(grep -c stopped <<<"$("$root/scripts/cluster" status)") -eq 7 ]] || fail "status after down"
 echo "cluster_test: 1 passed, 0 failed"
