@@ -4,7 +4,9 @@
 // Owns:
 //  - TestCluster: in its own TempDir, one ZooKeeperServer, one RedisServer, two message nodes,
 //    two comets (ZooKeeper names node1 and node2) and one web, every listener on a free
-//    127.0.0.1 port; a config file, a pid file and a log file per daemon. start() waits until
+//    127.0.0.1 port; a config file, a pid file and a log file per daemon. ZooKeeper sessions
+//    last 4 s, web's migrate grace is 500 ms, message nodes keep up to 1000 messages per key
+//    (the default 20 would drop messages of the longer tests). start() waits until
 //    the cluster serves (each daemon's stat listener answers, web routes to every running comet
 //    and knows every running message node, and a stored push through each comet succeeds), or
 //    throws with the tail of the daemon's log. Single daemons (and ZooKeeper) can be killed
@@ -38,10 +40,10 @@ namespace appmsg::test {
 // HTTP
 
 struct HttpReply {
-  int status = 0;             // 0: no complete answer (see error)
-  std::string content_type;   // the Content-Type header, as sent
-  std::string body;           // de-chunked
-  std::string error;          // why there is no answer
+  int status = 0;               // 0: no complete answer (see error)
+  std::string content_type;     // the Content-Type header, as sent
+  std::string body;             // de-chunked
+  std::string error;            // why there is no answer
   nlohmann::json json() const;  // the body parsed; discarded (is_discarded()) if not JSON
 };
 
@@ -154,8 +156,8 @@ class TestCluster {
   nlohmann::json stat() const;  // discarded when web does not answer with JSON
 
   // /1/admin/push/private: the mid, or nullopt with the answer (or failure) in *error.
-  std::optional<int64_t> push(const std::string& key, const std::string& msg_json,
-                              int64_t expire, std::string* error = nullptr) const;
+  std::optional<int64_t> push(const std::string& key, const std::string& msg_json, int64_t expire,
+                              std::string* error = nullptr) const;
   // The address /1/server/get gives for `key` (p=2 TCP, p=1 WebSocket); "" when none.
   std::string server_for(const std::string& key, Proto proto) const;
   // A key that web routes to comet n now: prefix + "-<i>" for the first i that fits. Throws if
@@ -169,12 +171,16 @@ class TestCluster {
   std::string log_tails(size_t bytes_each = 3000) const;
 
  private:
+  enum class Kind { comet, message, web };
   struct Daemon {
+    Kind kind = Kind::web;
+    int number = 0;    // 1.. for comets and message nodes
     std::string name;  // "comet1", "message2", "web"
     std::string bin;
     std::string conf, log, pidfile;
     std::string tcp, ws, rpc, stat, http, admin;  // the listeners it has
     bool started_once = false;
+    uintmax_t log_offset = 0;  // the log's size when it was last spawned
     ChildProcess proc;
   };
   Daemon& comet(int n);

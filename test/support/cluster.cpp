@@ -1,0 +1,613 @@
+// End-to-end test harness: the cluster of daemons as child processes (TestCluster), a blocking
+// HTTP/1.1 exchange and the comet's TCP and WebSocket clients (Subscriber). See cluster.hpp.
+#include "support/cluster.hpp"
+
+#include <signal.h>
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+#include <thread>
+
+#include "common/http.hpp"
+#include "support/async.hpp"
+
+namespace appmsg::test {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+using Clock = TestClient::Clock;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+namespace {
+
+constexpr seconds kServeTimeout{30};       // a daemon's stat listener answers
+constexpr seconds kWebReadyTimeout{30};    // web routes to every comet (ZooKeeper watches)
+constexpr seconds kStoreReadyTimeout{20};  // a comet stores through a message node
+constexpr milliseconds kProbeTimeout{2000};
+constexpr milliseconds kStopGrace{5000};
+constexpr int kBindAttempts = 3;
+
+milliseconds left(Clock::time_point until) {
+  return std::max(milliseconds(0), std::chrono::duration_cast<milliseconds>(until - Clock::now()));
+}
+
+std::string lower(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+uintmax_t file_size_or_zero(const std::string& path) {
+  std::error_code ec;
+  auto n = fs::file_size(path, ec);
+  return ec ? 0 : n;
+}
+
+std::string read_from(const std::string& path, uintmax_t offset) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return {};
+  in.seekg(static_cast<std::streamoff>(offset));
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+// "1a\r\n<26 bytes>\r\n...0\r\n\r\n" -> the bytes; nullopt if malformed or cut short.
+std::optional<std::string> dechunk(std::string_view in) {
+  std::string out;
+  for (;;) {
+    auto eol = in.find("\r\n");
+    if (eol == std::string_view::npos) return std::nullopt;
+    size_t size = 0;
+    size_t digits = 0;
+    for (char c : in.substr(0, eol)) {
+      if (!std::isxdigit(static_cast<unsigned char>(c))) break;  // ";ext" may follow
+      size = size * 16 + static_cast<size_t>(std::isdigit(static_cast<unsigned char>(c))
+                                                 ? c - '0'
+                                                 : std::tolower(c) - 'a' + 10);
+      ++digits;
+    }
+    if (digits == 0) return std::nullopt;
+    in.remove_prefix(eol + 2);
+    if (size == 0) return out;  // trailers, if any, are ignored
+    if (in.size() < size + 2 || in.substr(size, 2) != "\r\n") return std::nullopt;
+    out.append(in.substr(0, size));
+    in.remove_prefix(size + 2);
+  }
+}
+
+std::string printable(std::string_view s, size_t max = 200) {
+  return json(std::string(s.substr(0, max))).dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+}  // namespace
+
+// ---- HTTP ----
+
+json HttpReply::json() const {
+  return nlohmann::json::parse(body, nullptr, false);
+}
+
+HttpReply http_request(const std::string& address, const std::string& method,
+                       const std::string& target, const std::string& body,
+                       const std::string& content_type, milliseconds timeout) {
+  HttpReply r;
+  std::unique_ptr<TestClient> c;
+  try {
+    c = std::make_unique<TestClient>(address);
+  } catch (const std::exception& e) {
+    r.error = e.what();
+    return r;
+  }
+  std::string req =
+      method + " " + target + " HTTP/1.1\r\nHost: " + address + "\r\nConnection: close\r\n";
+  if (method != "GET" || !body.empty()) {
+    req += "Content-Type: " + content_type + "\r\nContent-Length: " + std::to_string(body.size()) +
+           "\r\n";
+  }
+  req += "\r\n";
+  req += body;
+  if (!c->send(req)) {
+    r.error = "send to " + address + " failed";
+    return r;
+  }
+  std::string raw = c->read_until_close(timeout);
+  if (!c->closed()) {
+    r.error = method + " " + target + ": no complete answer from " + address + " within " +
+              std::to_string(timeout.count()) + " ms (got " + std::to_string(raw.size()) +
+              " bytes)";
+    return r;
+  }
+  auto head_end = raw.find("\r\n\r\n");
+  if (raw.rfind("HTTP/1.", 0) != 0 || head_end == std::string::npos || raw.size() < 12) {
+    r.error = "not an HTTP answer: " + printable(raw);
+    return r;
+  }
+  int status = std::atoi(raw.substr(9, 3).c_str());
+  bool chunked = false;
+  std::optional<size_t> length;
+  size_t pos = raw.find("\r\n") + 2;
+  while (pos < head_end) {
+    size_t eol = raw.find("\r\n", pos);
+    std::string line = raw.substr(pos, eol - pos);
+    pos = eol + 2;
+    auto colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    std::string name = lower(line.substr(0, colon));
+    std::string value = line.substr(colon + 1);
+    value.erase(0, value.find_first_not_of(" \t"));
+    if (name == "content-type") r.content_type = value;
+    if (name == "transfer-encoding" && lower(value).find("chunked") != std::string::npos) {
+      chunked = true;
+    }
+    if (name == "content-length") length = static_cast<size_t>(std::stoull(value));
+  }
+  std::string_view rest = std::string_view(raw).substr(head_end + 4);
+  if (chunked) {
+    auto decoded = dechunk(rest);
+    if (!decoded) {
+      r.error = "malformed chunked body: " + printable(rest);
+      return r;
+    }
+    r.body = std::move(*decoded);
+  } else if (length) {
+    if (rest.size() < *length) {
+      r.error = "body cut short: " + printable(rest);
+      return r;
+    }
+    r.body = std::string(rest.substr(0, *length));
+  } else {
+    r.body = std::string(rest);
+  }
+  r.status = status;
+  return r;
+}
+
+// ---- Subscriber ----
+
+Subscriber::Subscriber(Proto proto, const std::string& address, const std::string& key,
+                       std::optional<int64_t> resume_mid, milliseconds timeout)
+    : proto_(proto) {
+  auto until = Clock::now() + timeout;
+  try {
+    conn_ = std::make_unique<TestClient>(address);
+  } catch (const std::exception& e) {
+    error_ = e.what();
+    return;
+  }
+  if (proto == Proto::tcp) {
+    std::vector<std::string> args{"sub", key, "30", "", "1"};
+    if (resume_mid) args.push_back(std::to_string(*resume_mid));
+    conn_->send(multi_bulk(args));
+    std::string line = conn_->read_line(left(until));
+    if (line != kPlusH) {
+      error_ = "sub " + key + " on " + address + ": expected +h, got " + printable(line) +
+               (conn_->closed() ? " and the connection closed" : "");
+      return;
+    }
+  } else {
+    std::string target = "/sub?key=" + url_encode(key) + "&heartbeat=30&ver=1";
+    if (resume_mid) target += "&mid=" + std::to_string(*resume_mid);
+    conn_->send("GET " + target + " HTTP/1.1\r\nHost: " + address +
+                "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n");
+    std::string status = conn_->read_line(left(until));
+    std::string accept;
+    for (std::string line = status; !line.empty() && line != "\r\n";) {
+      line = conn_->read_line(left(until));
+      if (lower(line).rfind("sec-websocket-accept:", 0) == 0) accept = line;
+    }
+    if (status.rfind("HTTP/1.1 101 ", 0) != 0 ||
+        accept.find("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=") == std::string::npos) {
+      error_ = "upgrade " + target + " on " + address + ": " + printable(status) + " accept " +
+               printable(accept);
+      return;
+    }
+    auto first = read_ws_frame(until);
+    if (!first || first->opcode != 1 || first->payload != kPlusH) {
+      error_ =
+          "sub " + key + " on " + address + ": expected a +h text frame" +
+          (first ? ", got opcode " + std::to_string(first->opcode) + " " + printable(first->payload)
+                 : ": " + error_);
+      return;
+    }
+  }
+  subscribed_ = true;
+}
+
+Subscriber::~Subscriber() = default;
+
+void Subscriber::close() {
+  if (conn_) conn_->close();
+}
+
+std::optional<Subscriber::Frame> Subscriber::read_ws_frame(Clock::time_point until) {
+  auto short_read = [&](const char* what) -> std::optional<Frame> {
+    if (conn_->closed()) ended_ = true;
+    error_ = std::string(what) + (conn_->closed() ? ": connection closed" : ": timed out");
+    return std::nullopt;
+  };
+  std::string head = conn_->read_exact(2, left(until));
+  if (head.size() < 2) return short_read("frame header");
+  auto b0 = static_cast<uint8_t>(head[0]), b1 = static_cast<uint8_t>(head[1]);
+  if (b1 & 0x80) {
+    error_ = "the server masked its frame";
+    return std::nullopt;
+  }
+  if (!(b0 & 0x80)) {
+    error_ = "a fragmented frame (the comet sends whole messages)";
+    return std::nullopt;
+  }
+  uint64_t len = b1 & 0x7f;
+  if (len >= 126) {
+    size_t n = len == 126 ? 2 : 8;
+    std::string ext = conn_->read_exact(n, left(until));
+    if (ext.size() < n) return short_read("frame length");
+    len = 0;
+    for (char c : ext) len = (len << 8) | static_cast<uint8_t>(c);
+  }
+  std::string payload = conn_->read_exact(static_cast<size_t>(len), left(until));
+  if (payload.size() < len) return short_read("frame payload");
+  return Frame{b0 & 0x0f, std::move(payload)};
+}
+
+std::optional<std::string> Subscriber::read_raw(Clock::time_point until) {
+  if (!conn_ || ended_) {
+    error_ = "no connection";
+    return std::nullopt;
+  }
+  if (proto_ == Proto::tcp) {
+    std::string why;
+    auto payload = conn_->read_frame(left(until), &why);
+    if (!payload) {
+      if (conn_->closed()) ended_ = true;
+      error_ = why + (conn_->closed() ? ": connection closed" : ": timed out");
+    }
+    return payload;
+  }
+  for (;;) {
+    auto f = read_ws_frame(until);
+    if (!f) return std::nullopt;
+    if (f->opcode == 1) return std::move(f->payload);
+    if (f->opcode == 8) {
+      ended_ = true;
+      if (f->payload.size() >= 2) {
+        close_code_ =
+            (static_cast<uint8_t>(f->payload[0]) << 8) | static_cast<uint8_t>(f->payload[1]);
+      }
+      error_ = "close frame, code " + std::to_string(close_code_);
+      return std::nullopt;
+    }
+    if (f->opcode == 9 || f->opcode == 10) continue;  // ping, pong
+    error_ = "unexpected frame opcode " + std::to_string(f->opcode);
+    return std::nullopt;
+  }
+}
+
+std::optional<json> Subscriber::next(milliseconds timeout) {
+  auto raw = read_raw(Clock::now() + timeout);
+  if (!raw) return std::nullopt;
+  json m = json::parse(*raw, nullptr, false);
+  if (!m.is_object() || !m.contains("mid") || !m["mid"].is_number_integer() || !m.contains("msg")) {
+    error_ = "not a message: " + printable(*raw);
+    return std::nullopt;
+  }
+  return m;
+}
+
+bool Subscriber::closed_by_server(milliseconds timeout) {
+  if (!conn_) return false;
+  auto until = Clock::now() + timeout;
+  while (!ended_) {
+    if (read_raw(until)) {
+      ++skipped_;
+      continue;
+    }
+    if (!ended_ && Clock::now() >= until) return false;
+    if (!ended_ && !conn_->closed()) return false;  // not a message: a protocol error
+  }
+  return true;
+}
+
+// ---- TestCluster ----
+
+TestCluster::TestCluster(ClusterBinaries bins) : bins_(std::move(bins)) {
+  auto init = [&](Daemon& d, Kind kind, int number, std::string name, const std::string& bin) {
+    d.kind = kind;
+    d.number = number;
+    d.name = std::move(name) + (number ? std::to_string(number) : "");
+    d.bin = bin;
+    d.conf = dir_.path() + "/" + d.name + ".conf";
+    d.log = dir_.path() + "/" + d.name + ".log";
+    d.pidfile = dir_.path() + "/" + d.name + ".pid";
+    assign_ports(d);
+  };
+  for (int n = 1; n <= kComets; ++n) init(comet(n), Kind::comet, n, "comet", bins_.comet);
+  for (int n = 1; n <= kMessageNodes; ++n)
+    init(message(n), Kind::message, n, "message", bins_.message);
+  init(web_, Kind::web, 0, "web", bins_.web);
+}
+
+TestCluster::~TestCluster() {
+  // Web first (it stops calling the others), then the rest at once: one SIGTERM each (a second
+  // one would start a second stop), a bounded wait, then ChildProcess::stop's SIGKILL.
+  web_.proc.stop(kStopGrace);
+  std::vector<Daemon*> rest;
+  for (auto& d : comets_) rest.push_back(&d);
+  for (auto& d : messages_) rest.push_back(&d);
+  for (auto* d : rest) {
+    if (d->proc.running()) ::kill(d->proc.pid(), SIGTERM);
+  }
+  for (auto* d : rest) {
+    if (d->proc.wait_exit(kStopGrace) == -1) d->proc.stop(milliseconds(0));
+  }
+}
+
+TestCluster::Daemon& TestCluster::comet(int n) {
+  if (n < 1 || n > kComets) throw std::out_of_range("no comet " + std::to_string(n));
+  return comets_[n - 1];
+}
+const TestCluster::Daemon& TestCluster::comet(int n) const {
+  return const_cast<TestCluster*>(this)->comet(n);
+}
+TestCluster::Daemon& TestCluster::message(int n) {
+  if (n < 1 || n > kMessageNodes) throw std::out_of_range("no message node " + std::to_string(n));
+  return messages_[n - 1];
+}
+const TestCluster::Daemon& TestCluster::message(int n) const {
+  return const_cast<TestCluster*>(this)->message(n);
+}
+
+void TestCluster::assign_ports(Daemon& d) {
+  auto addr = [] { return "127.0.0.1:" + std::to_string(free_port()); };
+  d.stat = addr();
+  if (d.kind == Kind::comet) {
+    d.tcp = addr();
+    d.ws = addr();
+    d.rpc = addr();
+  } else if (d.kind == Kind::message) {
+    d.rpc = addr();
+  } else {
+    d.http = addr();
+    d.admin = addr();
+  }
+}
+
+void TestCluster::write_config(const Daemon& d) const {
+  std::string zk = "[zookeeper]\naddr " + zk_.connect_string() + "\ntimeout 4s\n";
+  std::string base = "[base]\npidfile " + d.pidfile + "\nstat.bind " + d.stat + "\n";
+  std::string text;
+  if (d.kind == Kind::comet) {
+    text = base + "tcp.bind " + d.tcp + "\nwebsocket.bind " + d.ws + "\nrpc.bind " + d.rpc +
+           "\n\n" + zk + "comet.path /gopush-cluster-comet\ncomet.node " + comet_name(d.number) +
+           "\nmessage.path /gopush-cluster-message\n\n"
+           "[channel]\nproto tcp,websocket\n\n[rpc]\nstore.timeout 2s\n";
+  } else if (d.kind == Kind::message) {
+    // [redis] store: keep every message a test pushes to one key (the default keeps 20).
+    text = base + "rpc.bind " + d.rpc +
+           "\n\n[storage]\ntype redis\n\n[redis]\nstore 1000\n\n[redis.source]\nnode1:1 " +
+           redis_.address() + "\n\n" + zk + "path /gopush-cluster-message\n";
+  } else {
+    text = base + "http.bind " + d.http + "\nadmin.bind " + d.admin + "\n\n" + zk +
+           "comet.path /gopush-cluster-comet\nmessage.path /gopush-cluster-message\n\n"
+           "[rpc]\ntimeout 2s\nretry 1s\nping 1s\n\n[comet]\nmigrate.grace 500ms\n";
+  }
+  std::ofstream out(d.conf, std::ios::trunc);
+  out << "# written by TestCluster (test/support/cluster.cpp)\n" << text;
+  if (!out) throw std::runtime_error("cannot write " + d.conf);
+}
+
+void TestCluster::spawn(Daemon& d) {
+  write_config(d);
+  std::ofstream(d.log, std::ios::app) << "---- TestCluster: starting " << d.name << " ----\n";
+  d.log_offset = file_size_or_zero(d.log);
+  d.proc.spawn({d.bin, "-c", d.conf}, d.log, dir_.path());
+}
+
+bool TestCluster::wait_serving(Daemon& d, seconds timeout) {
+  auto deadline = Clock::now() + timeout;
+  for (;;) {
+    if (!d.proc.running()) {
+      if (!d.started_once &&
+          read_from(d.log, d.log_offset).find("Address already in use") != std::string::npos) {
+        return false;
+      }
+      fail(d, "exited during start-up (wait status " + std::to_string(d.proc.exit_status()) + ")");
+    }
+    if (http_request(d.stat, "GET", "/metrics", "", "", kProbeTimeout).status == 200) {
+      d.started_once = true;
+      return true;
+    }
+    if (Clock::now() >= deadline) {
+      d.proc.stop(milliseconds(0));
+      fail(d, "not serving GET /metrics on " + d.stat + " after " +
+                  std::to_string(timeout.count()) + " s");
+    }
+    std::this_thread::sleep_for(milliseconds(50));
+  }
+}
+
+void TestCluster::start_daemons(const std::vector<Daemon*>& ds) {
+  std::vector<Daemon*> todo = ds;
+  for (int attempt = 1; !todo.empty(); ++attempt) {
+    for (auto* d : todo) {
+      if (!d->proc.running()) spawn(*d);
+    }
+    std::vector<Daemon*> again;
+    for (auto* d : todo) {
+      if (wait_serving(*d, kServeTimeout)) continue;
+      // Another process took one of its free ports before it bound them (first start only:
+      // a restart must keep its ports).
+      if (attempt >= kBindAttempts) fail(*d, "could not bind its ports");
+      assign_ports(*d);
+      again.push_back(d);
+    }
+    todo = std::move(again);
+  }
+}
+
+std::vector<std::string> TestCluster::running_comet_names() {
+  std::vector<std::string> names;
+  for (int n = 1; n <= kComets; ++n) {
+    if (comet(n).proc.running()) names.push_back(comet_name(n));
+  }
+  return names;
+}
+
+size_t TestCluster::running_message_nodes() {
+  size_t count = 0;
+  for (auto& d : messages_) count += d.proc.running() ? 1 : 0;
+  return count;
+}
+
+void TestCluster::wait_web_ready(seconds timeout) {
+  auto ring = running_comet_names();
+  auto nodes = running_message_nodes();
+  json last;
+  bool ok = eventually(
+      [&] {
+        last = stat();
+        return last.is_object() && last.value("ring", json()) == json(ring) &&
+               last.value("message_nodes", json()).size() == nodes;
+      },
+      timeout);
+  if (!ok) {
+    fail(web_, "does not route to every comet (" + json(ring).dump() + ") and know " +
+                   std::to_string(nodes) + " message nodes after " +
+                   std::to_string(timeout.count()) + " s; last /stat: " + last.dump());
+  }
+}
+
+void TestCluster::wait_comet_stores(int n, seconds timeout) {
+  std::string key = key_on(n, "cluster-ready-" + comet_name(n));
+  std::string error;
+  bool ok = eventually([&] { return push(key, R"({"probe":1})", 1, &error).has_value(); }, timeout);
+  if (!ok) {
+    fail(comet(n), "cannot store a push through a message node after " +
+                       std::to_string(timeout.count()) + " s: " + error);
+  }
+}
+
+void TestCluster::start() {
+  zk_.start();
+  redis_.start();
+  std::vector<Daemon*> all;
+  for (auto& d : messages_) all.push_back(&d);
+  for (auto& d : comets_) all.push_back(&d);
+  all.push_back(&web_);
+  start_daemons(all);
+  wait_web_ready(kWebReadyTimeout);
+  for (int n = 1; n <= kComets; ++n) wait_comet_stores(n, kStoreReadyTimeout);
+}
+
+void TestCluster::kill_daemon(Daemon& d) {
+  if (!d.proc.running()) return;
+  ::kill(d.proc.pid(), SIGKILL);
+  if (d.proc.wait_exit(milliseconds(10000)) == -1) fail(d, "survived SIGKILL for 10 s");
+}
+
+void TestCluster::kill_comet(int n) {
+  kill_daemon(comet(n));
+}
+
+void TestCluster::stop_comet(int n) {
+  comet(n).proc.stop(kStopGrace);
+}
+
+void TestCluster::start_comet(int n) {
+  start_daemons({&comet(n)});
+  wait_web_ready(kWebReadyTimeout);
+  wait_comet_stores(n, kStoreReadyTimeout);
+}
+
+void TestCluster::kill_message(int n) {
+  kill_daemon(message(n));
+}
+
+void TestCluster::stop_message(int n) {
+  message(n).proc.stop(kStopGrace);
+}
+
+void TestCluster::start_message(int n) {
+  start_daemons({&message(n)});
+  wait_web_ready(kWebReadyTimeout);
+}
+
+void TestCluster::restart_zookeeper() {
+  zk_.restart();
+}
+
+HttpReply TestCluster::get(const std::string& target) const {
+  return http_request(web_.http, "GET", target);
+}
+
+HttpReply TestCluster::admin_post(const std::string& target, const std::string& body,
+                                  const std::string& content_type) const {
+  return http_request(web_.admin, "POST", target, body, content_type);
+}
+
+json TestCluster::stat() const {
+  return http_request(web_.stat, "GET", "/stat", "", "", kProbeTimeout).json();
+}
+
+std::optional<int64_t> TestCluster::push(const std::string& key, const std::string& msg_json,
+                                         int64_t expire, std::string* error) const {
+  auto r = admin_post(
+      "/1/admin/push/private?key=" + url_encode(key) + "&expire=" + std::to_string(expire),
+      msg_json);
+  json j = r.json();
+  if (r.status == 200 && j.is_object() && j.value("ret", -1) == 0 && j.contains("data") &&
+      j["data"].contains("mid") && j["data"]["mid"].is_number_integer()) {
+    return j["data"]["mid"].get<int64_t>();
+  }
+  if (error) {
+    *error = r.status == 0 ? r.error : "HTTP " + std::to_string(r.status) + " " + r.body;
+  }
+  return std::nullopt;
+}
+
+std::string TestCluster::server_for(const std::string& key, Proto proto) const {
+  json j =
+      get("/1/server/get?k=" + url_encode(key) + "&p=" + (proto == Proto::tcp ? "2" : "1")).json();
+  if (!j.is_object() || j.value("ret", -1) != 0) return {};
+  return j["data"].value("server", std::string());
+}
+
+std::string TestCluster::key_on(int n, const std::string& prefix) const {
+  const std::string& want = comet_tcp(n);
+  for (int i = 0; i < 2000; ++i) {
+    std::string key = prefix + "-" + std::to_string(i);
+    if (server_for(key, Proto::tcp) == want) return key;
+  }
+  throw std::runtime_error("web routes no key " + prefix + "-<i> to " + comet_name(n) + " (" +
+                           want + "); /stat: " + stat().dump());
+}
+
+bool TestCluster::wait_ring(const std::vector<std::string>& names, milliseconds timeout) const {
+  return eventually(
+      [&] {
+        json s = stat();
+        return s.is_object() && s.value("ring", json()) == json(names);
+      },
+      timeout);
+}
+
+std::string TestCluster::log_tails(size_t bytes_each) const {
+  std::string out;
+  auto add = [&](const std::string& name, const std::string& log) {
+    out += "==== " + name + " (" + log + ") ====\n" + tail_file(log, bytes_each) + "\n";
+  };
+  add("web", web_.log);
+  for (auto& d : comets_) add(d.name, d.log);
+  for (auto& d : messages_) add(d.name, d.log);
+  add("zookeeper", zk_.log_path());
+  return out;
+}
+
+void TestCluster::fail(const Daemon& d, const std::string& why) const {
+  throw std::runtime_error(d.name + " " + why + "; log " + d.log + " ends with:\n" +
+                           tail_file(d.log));
+}
+
+}  // namespace appmsg::test
