@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end admin push benchmark: the whole cluster on this machine (scripts/cluster in a
 # temp folder: ZooKeeper, Redis, MariaDB, one message node, two comets, one web node), then
-# web_bench: 1000 TCP subscribers and 32 keep-alive HTTP clients pushing through web.
+# web_bench: 1000 TCP subscribers and CONNS (128) keep-alive HTTP clients pushing through web.
 #   1. as fast as the cluster acknowledges (pushes/s);
 #   2. at half that rate (push-to-receive latency percentiles).
 # Needs nothing running; stops everything it started. RATE=N fixes the second run's rate.
@@ -22,7 +22,7 @@ export ZK_PORT=$(free_port) REDIS_PORT=$(free_port) MYSQL_PORT=$(free_port) PORT
 trap 'scripts/cluster down >/dev/null 2>&1 || true; rm -rf "$tmp"' EXIT
 scripts/cluster up >"$tmp/up.log" 2>&1 || { cat "$tmp/up.log"; exit 1; }
 PUB=127.0.0.1:$((8090 + PORT_OFFSET)) ADMIN=127.0.0.1:$((8091 + PORT_OFFSET))
-run() { "$BUILD/bench/web_bench" --public "$PUB" --admin "$ADMIN" --keys 1000 --conns 32 --seconds "${SECONDS_RUN:-10}" "$@"; }
+run() { "$BUILD/bench/web_bench" --public "$PUB" --admin "$ADMIN" --keys 1000 --conns "${CONNS:-128}" --seconds "${SECONDS_RUN:-10}" "$@"; }
 
 echo "== max: as fast as acknowledged"
 out=$(run --rate 0)
