@@ -87,18 +87,14 @@ CometConfig CometConfig::load(const Config& c) {
 }
 
 std::vector<std::string> CometConfig::ignored_keys(const Config& c) {
-  static const std::pair<std::pair<const char*, const char*>, const char*> ignored[] = {
-      {{"base", "user"}, "run the daemon as the wanted user (systemd User=) instead"},
-      {{"base", "pprof.bind"}, "a Go profiler; use perf, and /metrics on stat.bind"},
-      {{"channel", "bufio.instance"}, "Go buffer pools; connections here keep no idle buffers"},
-      {{"channel", "bufio.num"}, "Go buffer pools; connections here keep no idle buffers"},
-  };
-  std::vector<std::string> out;
-  for (auto& [where, why] : ignored) {
-    if (c.has(where.first, where.second)) {
-      out.push_back(std::string("[") + where.first + "] " + where.second + " is ignored: " + why);
-    }
-  }
+  auto out = ignored_key_warnings(
+      c,
+      {
+          {"base", "user", "run the daemon as the wanted user (systemd User=) instead"},
+          {"base", "pprof.bind", "a Go profiler; use perf, and /metrics on stat.bind"},
+          {"channel", "bufio.instance", "Go buffer pools; connections here keep no idle buffers"},
+          {"channel", "bufio.num", "Go buffer pools; connections here keep no idle buffers"},
+      });
   return out;
 }
 

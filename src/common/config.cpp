@@ -452,4 +452,15 @@ std::vector<std::string> Config::unknown_keys(std::string_view section,
   return out;
 }
 
+std::vector<std::string> ignored_key_warnings(const Config& c,
+                                              std::initializer_list<IgnoredKey> keys) {
+  std::vector<std::string> out;
+  for (auto& k : keys) {
+    if (c.has(k.section, k.key)) {
+      out.push_back(std::string("[") + k.section + "] " + k.key + " is ignored: " + k.why);
+    }
+  }
+  return out;
+}
+
 }  // namespace appmsg

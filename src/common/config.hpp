@@ -111,4 +111,15 @@ class Config {
   std::vector<Section> sections_;
 };
 
+// A key of the original that a daemon accepts but does not use, and why.
+struct IgnoredKey {
+  const char* section;
+  const char* key;
+  const char* why;
+};
+
+// "[section] key is ignored: why" for each of `keys` present in `c` (logged at start-up).
+std::vector<std::string> ignored_key_warnings(const Config& c,
+                                              std::initializer_list<IgnoredKey> keys);
+
 }  // namespace appmsg

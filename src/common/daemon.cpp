@@ -51,6 +51,10 @@ int run_daemon(
                cli->log_level.empty() ? config.get_string("log", "level", "info") : cli->log_level);
   spdlog::info("{} {} starting with {}", info.program, APPMSG_VERSION, cli->config_path);
   raise_open_file_limit();
+  if (!cli->db_config_path.empty()) {
+    spdlog::warn("-dbc {} is ignored: the /app API that reads it is not part of this build yet",
+                 cli->db_config_path);
+  }
 
   int threads = static_cast<int>(config.get_int("base", "maxproc", 0));
   if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));

@@ -29,7 +29,9 @@ std::optional<CommandLine> parse_command_line(int argc, char** argv, const std::
       "log-level", po::value(&cli.log_level),
       "trace, debug, info, warn, error or off (overrides [log] level)")(
       "log_level", po::value(&cli.log_level), "same as --log-level (the original's spelling)")(
-      "test,t", po::bool_switch(&cli.check_only), "check the configuration and exit");
+      "test,t", po::bool_switch(&cli.check_only), "check the configuration and exit")(
+      "dbc", po::value(&cli.db_config_path),
+      "web: the MySQL configuration of the /app API (the original's -dbc)");
   po::variables_map vm;
   try {
     // allow_long_disguise accepts the original's single-dash flags (-log_level=debug).

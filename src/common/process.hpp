@@ -11,9 +11,10 @@
 namespace appmsg {
 
 struct CommandLine {
-  std::string config_path;  // -c FILE
-  std::string log_level;    // --log-level / -log_level; empty means "from the config"
-  bool check_only = false;  // -t: parse the configuration and exit
+  std::string config_path;     // -c FILE
+  std::string log_level;       // --log-level / -log_level; empty means "from the config"
+  bool check_only = false;     // -t: parse the configuration and exit
+  std::string db_config_path;  // -dbc FILE (web's /app API); empty when not given
 };
 
 // Parses argv. Prints usage or version and returns nullopt for --help / --version;

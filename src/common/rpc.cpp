@@ -66,14 +66,15 @@ void add_rpc_method(HttpRouter& router, const std::string& name, std::string sec
       });
 }
 
-void warn_if_open(const std::vector<std::string>& binds, const std::string& secret) {
+void warn_if_open(const std::vector<std::string>& binds, const std::string& secret,
+                  std::string_view what, std::string_view key) {
   if (!secret.empty()) return;
   for (auto& b : binds) {
     std::string_view host(b);
     host = host.substr(0, host.rfind(':'));
     bool loopback = host.starts_with("127.") || host == "localhost" || host == "[::1]";
     if (!loopback) {
-      spdlog::warn("rpc on {} has no [rpc] secret: anyone who reaches it may push or read", b);
+      spdlog::warn("{} on {} has no {}: anyone who reaches it may push or read", what, b, key);
     }
   }
 }

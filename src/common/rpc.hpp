@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/http_server.hpp"
@@ -54,8 +55,9 @@ void add_rpc_method(HttpRouter& router, const std::string& name, std::string sec
                     RpcMethod method);
 
 // Logs a warning for each bind that is reachable from other hosts while `secret` is empty: the
-// internal RPC is then open to anyone who can reach it.
-void warn_if_open(const std::vector<std::string>& binds, const std::string& secret);
+// listener (the internal RPC, or web's admin API) is then open to anyone who can reach it.
+void warn_if_open(const std::vector<std::string>& binds, const std::string& secret,
+                  std::string_view what = "rpc", std::string_view key = "[rpc] secret");
 
 struct RpcClientOptions {
   std::string address;  // host:port of the peer's RPC listener

@@ -75,19 +75,14 @@ MessageConfig MessageConfig::load(const Config& c) {
 }
 
 std::vector<std::string> MessageConfig::ignored_keys(const Config& c) {
-  static const std::pair<std::pair<const char*, const char*>, const char*> ignored[] = {
-      {{"base", "user"}, "run the daemon as the wanted user (systemd User=) instead"},
-      {{"base", "pprof.bind"}, "a Go profiler; /metrics is on stat.bind"},
-      {{"redis", "timeout"}, "connections are persistent and pipelined (see command.timeout)"},
-      {{"redis", "idle"}, "one pipelined connection per shard"},
-      {{"redis", "active"}, "one pipelined connection per shard"},
-  };
-  std::vector<std::string> out;
-  for (auto& [where, why] : ignored) {
-    if (c.has(where.first, where.second)) {
-      out.push_back(std::string("[") + where.first + "] " + where.second + " is ignored: " + why);
-    }
-  }
+  auto out = ignored_key_warnings(
+      c, {
+             {"base", "user", "run the daemon as the wanted user (systemd User=) instead"},
+             {"base", "pprof.bind", "a Go profiler; /metrics is on stat.bind"},
+             {"redis", "timeout", "connections are persistent and pipelined (see command.timeout)"},
+             {"redis", "idle", "one pipelined connection per shard"},
+             {"redis", "active", "one pipelined connection per shard"},
+         });
   return out;
 }
 

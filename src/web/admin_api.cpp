@@ -58,6 +58,7 @@ std::string_view query(const HttpRequest& req, std::string_view name) {
 
 HttpResponse answer(WebContext& ctx, const std::string& route, int ret, json data = nullptr) {
   ctx.stats.count(route, ret);
+  spdlog::debug("POST {}: ret {}", route, ret);
   json body{{"ret", ret}};
   if (!data.is_null()) body["data"] = std::move(data);
   return json_response(body);

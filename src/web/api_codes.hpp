@@ -6,6 +6,7 @@ namespace appmsg::web {
 
 constexpr int kOk = 0;
 constexpr int kNoNode = 1001;        // no comet for the key, or none for that protocol
+constexpr int kUnknownProto = 1003;  // a protocol other than 1 (WebSocket) and 2 (TCP)
 constexpr int kAuthErr = 65533;      // admin secret missing or wrong
 constexpr int kParamErr = 65534;     // missing or invalid parameter
 constexpr int kInternalErr = 65535;  // no message node, an RPC failed, or the peer refused

@@ -76,6 +76,27 @@ int ret_for_rpc_error(const RpcError& e) {
   return e.code() == kCometParamError ? kParamErr : kInternalErr;
 }
 
+namespace {
+
+// push_batch's answer {"results":[{"mid":N} | {"mid":N,"code":C,"error":E}, ...]} into `out`
+// (one per item, in order). Throws json::exception when it has another shape.
+void read_results(const json& reply, std::vector<PushResult>& out) {
+  const json& rs = reply.at("results");
+  for (size_t i = 0; i < out.size() && i < rs.size(); ++i) {
+    out[i].mid = rs[i].value("mid", int64_t{0});
+    if (int code = rs[i].value("code", 0)) {
+      out[i].ret = code == kCometParamError ? kParamErr : kInternalErr;
+      out[i].error = rs[i].value("error", std::string());
+    }
+  }
+}
+
+void fail_all(std::vector<PushResult>& out, int ret, const std::string& why) {
+  for (auto& r : out) r = PushResult{ret, 0, why};
+}
+
+}  // namespace
+
 // ---------------------------------------------------------------------------------------------
 // CometNode
 
@@ -124,19 +145,12 @@ asio::awaitable<void> CometNode::send(std::vector<Pending> batch) {
       for (auto& p : batch) items.push_back({{"key", p.key}, {"msg", p.msg}, {"expire", p.expire}});
       auto op = call("push_batch", json{{"items", std::move(items)}}, timeout_);
       reply = co_await std::move(op);
-      const json& rs = reply.at("results");
-      for (size_t i = 0; i < results.size() && i < rs.size(); ++i) {
-        results[i].mid = rs[i].value("mid", int64_t{0});
-        if (int code = rs[i].value("code", 0)) {
-          results[i].ret = code == kCometParamError ? kParamErr : kInternalErr;
-          results[i].error = rs[i].value("error", std::string());
-        }
-      }
+      read_results(reply, results);
     }
   } catch (const RpcError& e) {
-    for (auto& r : results) r = PushResult{ret_for_rpc_error(e), 0, e.what()};
+    fail_all(results, ret_for_rpc_error(e), e.what());
   } catch (const std::exception& e) {  // a reply of the wrong shape
-    for (auto& r : results) r = PushResult{kInternalErr, 0, e.what()};
+    fail_all(results, kInternalErr, e.what());
   }
   pushes += batch.size();
   for (size_t i = 0; i < batch.size(); ++i) {
@@ -154,28 +168,18 @@ asio::awaitable<void> CometNode::send(std::vector<Pending> batch) {
 asio::awaitable<std::vector<PushResult>> CometNode::push_keys(std::vector<std::string> keys,
                                                               std::string msg, int64_t expire) {
   std::vector<PushResult> results(keys.size());
-  pushes += keys.size();
   try {
-    size_t n = keys.size();
     auto op = call("push_batch", json{{"keys", std::move(keys)}, {"msg", msg}, {"expire", expire}},
                    timeout_);
     json reply = co_await std::move(op);
-    const json& rs = reply.at("results");
-    for (size_t i = 0; i < n && i < rs.size(); ++i) {
-      results[i].mid = rs[i].value("mid", int64_t{0});
-      if (int code = rs[i].value("code", 0)) {
-        results[i].ret = code == kCometParamError ? kParamErr : kInternalErr;
-        results[i].error = rs[i].value("error", std::string());
-        ++push_errors;
-      }
-    }
+    read_results(reply, results);
   } catch (const RpcError& e) {
-    for (auto& r : results) r = PushResult{ret_for_rpc_error(e), 0, e.what()};
-    push_errors += results.size();
+    fail_all(results, ret_for_rpc_error(e), e.what());
   } catch (const std::exception& e) {
-    for (auto& r : results) r = PushResult{kInternalErr, 0, e.what()};
-    push_errors += results.size();
+    fail_all(results, kInternalErr, e.what());
   }
+  pushes += results.size();
+  for (auto& r : results) push_errors += r.ret != 0;
   co_return results;
 }
 

@@ -37,6 +37,7 @@ std::string_view query(const HttpRequest& req, const char* name) {
 HttpResponse answer(WebContext& ctx, const std::string& route, const HttpRequest& req,
                     const Names& n, int ret, json data = nullptr) {
   ctx.stats.count(route, ret);
+  spdlog::debug("{} {} from {}: ret {}", req.method, req.target, req.remote_address, ret);
   json body{{"ret", ret}};
   if (!data.is_null()) body["data"] = std::move(data);
   if (n.old) body["msg"] = "ok";
@@ -49,14 +50,13 @@ asio::awaitable<HttpResponse> server_get(WebContext& ctx, std::string route, con
   if (key.empty()) co_return answer(ctx, route, req, n, kParamErr);
   auto proto = parse_go_int(query(req, n.proto));
   if (!proto) co_return answer(ctx, route, req, n, kParamErr);
+  // Only client protocols: 1 WebSocket, 2 TCP. Anything else is 1003, the documented "unknown
+  // protocol" (the original answered 3 with the comet's RPC address, W-2, and others 1001).
+  if (*proto != 1 && *proto != 2) co_return answer(ctx, route, req, n, kUnknownProto);
   auto node = ctx.comets->snapshot()->node_for(key);
   if (!node) co_return answer(ctx, route, req, n, kNoNode);
-  // Only client protocols: 1 WebSocket, 2 TCP. The original also answered 3 with the comet's
-  // RPC address (W-2); any other value is 1001, as the original's missing list.
-  const std::vector<std::string>* list = *proto == 1   ? &node->info().ws
-                                         : *proto == 2 ? &node->info().tcp
-                                                       : nullptr;
-  if (!list || list->empty()) co_return answer(ctx, route, req, n, kNoNode);
+  const std::vector<std::string>* list = *proto == 1 ? &node->info().ws : &node->info().tcp;
+  if (list->empty()) co_return answer(ctx, route, req, n, kNoNode);
   co_return answer(ctx, route, req, n, kOk, json{{"server", list->front()}});
 }
 
@@ -111,6 +111,8 @@ asio::awaitable<HttpResponse> msg_get(WebContext& ctx, std::string route, const 
     co_return answer(ctx, route, req, n, kInternalErr);
   }
   ctx.stats.count(route, kOk);
+  spdlog::debug("{} {} from {}: ret 0, {} messages", req.method, req.target, req.remote_address,
+                msgs.size());
   co_return json_text_response(std::move(text), &req);
 }
 

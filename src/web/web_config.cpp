@@ -56,27 +56,22 @@ WebConfig WebConfig::load(const Config& c) {
 }
 
 std::vector<std::string> WebConfig::ignored_keys(const Config& c) {
-  static const std::pair<std::pair<const char*, const char*>, const char*> ignored[] = {
-      {{"base", "user"}, "run the daemon as the wanted user (systemd User=) instead"},
-      {{"base", "maxproc"}, "web runs one event-loop thread; run more web nodes to scale"},
-      {{"res", "qqwry.path"}, "the CN network router is not supported"},
-      {{"base", "app.bind"}, "the /app API is not part of this build yet"},
-      {{"redis", "timeout"}, "read by the /app API, not part of this build yet"},
-      {{"redis", "idle"}, "read by the /app API, not part of this build yet"},
-      {{"redis", "active"}, "read by the /app API, not part of this build yet"},
-      {{"redis", "store"}, "a message-node setting"},
-      {{"redis", "ketama.base"}, "read by the /app API, not part of this build yet"},
-      {{"token", "expire"}, "read by the /app API, not part of this build yet"},
-      {{"msg", "expire"}, "read by the /app API, not part of this build yet"},
-      {{"apns", "type"}, "read by the /app API, not part of this build yet"},
-      {{"weedfs", "address"}, "read by the /app API, not part of this build yet"},
-  };
-  std::vector<std::string> out;
-  for (auto& [where, why] : ignored) {
-    if (c.has(where.first, where.second)) {
-      out.push_back(std::string("[") + where.first + "] " + where.second + " is ignored: " + why);
-    }
-  }
+  auto out = ignored_key_warnings(
+      c, {
+             {"base", "user", "run the daemon as the wanted user (systemd User=) instead"},
+             {"base", "maxproc", "web runs one event-loop thread; run more web nodes to scale"},
+             {"res", "qqwry.path", "the CN network router is not supported"},
+             {"base", "app.bind", "the /app API is not part of this build yet"},
+             {"redis", "timeout", "read by the /app API, not part of this build yet"},
+             {"redis", "idle", "read by the /app API, not part of this build yet"},
+             {"redis", "active", "read by the /app API, not part of this build yet"},
+             {"redis", "store", "a message-node setting"},
+             {"redis", "ketama.base", "read by the /app API, not part of this build yet"},
+             {"token", "expire", "read by the /app API, not part of this build yet"},
+             {"msg", "expire", "read by the /app API, not part of this build yet"},
+             {"apns", "type", "read by the /app API, not part of this build yet"},
+             {"weedfs", "address", "read by the /app API, not part of this build yet"},
+         });
   if (!c.entries("redis.source").empty()) {
     out.push_back("[redis.source] is ignored: read by the /app API, not part of this build yet");
   }

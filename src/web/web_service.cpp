@@ -58,7 +58,7 @@ asio::awaitable<void> WebService::start() {
   serve(admin_server_, "admin", admin_router_, c.admin_bind, admin_addresses_,
         c.max_body_bytes + c.max_batch_keys * 512 + 4096);
   serve(stat_server_, "stat", stat_router_, c.stat_bind, stat_addresses_, 4096);
-  if (c.admin_secret.empty()) warn_if_open(c.admin_bind, c.admin_secret);
+  warn_if_open(c.admin_bind, c.admin_secret, "admin API", "[admin] secret");
   spdlog::info("web: public API on {}, admin API on {}, stats on {}; ZooKeeper {}",
                fmt::join(http_addresses_, ","), fmt::join(admin_addresses_, ","),
                fmt::join(stat_addresses_, ","), c.zk_addr);

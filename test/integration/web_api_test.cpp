@@ -135,9 +135,12 @@ TEST_F(WebApiTest, server_get_vectors_1_to_11_and_35) {
   EXPECT_EQ(pub("/1/server/get?k=u1@user"), R"({"ret":65534})");
   EXPECT_EQ(pub("/1/server/get?p=1"), R"({"ret":65534})");
   EXPECT_EQ(pub("/1/server/get?k=u1@user&p=ws"), R"({"ret":65534})");
-  EXPECT_EQ(pub("/1/server/get?k=u1@user&p=9"), R"({"ret":1001})");
-  EXPECT_EQ(pub("/1/server/get?k=u1@user&p=3"), R"({"ret":1001})");  // W-2: never the RPC address
-  EXPECT_EQ(pub("/1/server/get?k=u1@user&p=0"), R"({"ret":1001})");
+  // An unknown protocol is 1003, as documented (the original: 1001, and p=3 gave the comet's
+  // RPC address, W-2).
+  EXPECT_EQ(pub("/1/server/get?k=u1@user&p=9"), R"({"ret":1003})");
+  EXPECT_EQ(pub("/1/server/get?k=u1@user&p=3"), R"({"ret":1003})");
+  EXPECT_EQ(pub("/1/server/get?k=u1@user&p=0"), R"({"ret":1003})");
+  EXPECT_EQ(pub("/1/server/get?k=u1@user&p=-1"), R"({"ret":1003})");
   EXPECT_EQ(pub("/1/server/get?k=u1@user&p=%2B1"),
             R"({"data":{"server":")" + ws + R"("},"ret":0})");
   auto wrong_method = post(*public_, "/1/server/get", "");
@@ -303,9 +306,9 @@ TEST_F(WebApiTest, stat_and_metrics_report_routes_and_the_ring) {
   json s = json::parse(get(*stat_, "/stat").body);
   EXPECT_EQ(s["ring"], json::array({"node1"}));
   EXPECT_EQ(s["requests"]["/1/server/get"]["0"], 1);
-  EXPECT_EQ(s["requests"]["/1/server/get"]["1001"], 1);
+  EXPECT_EQ(s["requests"]["/1/server/get"]["1003"], 1);
   auto m = get(*stat_, "/metrics");
-  EXPECT_NE(m.body.find(R"(appmsg_web_requests_total{route="/1/server/get",ret="1001"} 1)"),
+  EXPECT_NE(m.body.find(R"(appmsg_web_requests_total{route="/1/server/get",ret="1003"} 1)"),
             std::string::npos)
       << m.body;
   EXPECT_NE(m.body.find("appmsg_web_comets 1"), std::string::npos);
