@@ -109,7 +109,8 @@ asio::awaitable<void> pusher(int id, const Options& o, const std::vector<std::st
         (o.secret.empty() ? "" : "X-Appmsg-Secret: " + o.secret + "\r\n") + "\r\n" + body;
     std::string answer;
     try {
-      answer = co_await exchange(s, buf, std::move(req));
+      auto op = exchange(s, buf, std::move(req));  // g++ 12: no temporaries inside co_await
+      answer = co_await std::move(op);
     } catch (const std::exception& e) {
       ++t.errors;
       std::cerr << "pusher " << id << ": " << e.what() << "\n";
