@@ -165,24 +165,50 @@ void ClientSession::finish_resume(std::optional<std::vector<Message>> stored) {
   }
   // Both lists rise in mid order: merge them, skipping what the client has and duplicates (a
   // message delivered live while its offline copy was being stored is in both).
+  std::deque<Message> backlog;
   int64_t last = r->after;
-  auto emit = [&](const Message& m) {
+  auto take = [&](Message& m) {
     if (m.mid <= last) return;
     last = m.mid;
-    append_message(m);
+    backlog.push_back(std::move(m));
   };
-  size_t i = 0, j = 0;
+  size_t i = 0;
   auto& live = r->held;
-  while (i < stored->size() || j < live.size()) {
-    bool take_stored = j == live.size() || (i < stored->size() && (*stored)[i].mid <= live[j].mid);
-    if (take_stored) {
+  while (i < stored->size() || !live.empty()) {
+    if (live.empty() || (i < stored->size() && (*stored)[i].mid <= live.front().mid)) {
       ctx_->stats->resumed_messages.fetch_add(1, std::memory_order_relaxed);
-      emit((*stored)[i++]);
+      take((*stored)[i++]);
     } else {
-      emit(live[j++]);
+      take(live.front());
+      live.pop_front();
     }
   }
-  flush();
+  r->held = std::move(backlog);
+  r->replaying = true;
+  resume_ = std::move(r);
+  feed_replay();
+}
+
+void ClientSession::feed_replay() {
+  // Fill the send queue to half its bounds, so that the live path keeps its headroom; the write
+  // completion calls this again until the backlog is gone.
+  const size_t max_messages = static_cast<size_t>(ctx_->config.msgbuf_num) / 2 + 1;
+  const size_t max_bytes = static_cast<size_t>(ctx_->config.max_send_queue_bytes) / 2;
+  while (resume_ && resume_->replaying && !closed_) {
+    auto& q = resume_->held;
+    size_t moved = 0;
+    while (!q.empty() && static_cast<size_t>(pending_messages_) < max_messages &&
+           pending_.size() < max_bytes) {
+      append_message(q.front());
+      q.pop_front();
+      ++moved;
+    }
+    bool done = q.empty();
+    if (done) resume_.reset();
+    flush();
+    // Writing: the write's completion feeds the rest. Nothing moved: no room until it does.
+    if (done || writing_ || moved == 0) return;
+  }
 }
 
 void ClientSession::read_heartbeats() {
@@ -253,12 +279,14 @@ void ClientSession::enqueue_message(const Message& msg) {
   if (closed_) return;
   auto& stats = *ctx_->stats;
   if (resume_) {
-    if (resume_->held.size() >= kMaxHeldMessages) {
+    // Held behind the stored messages (or the backlog still being written).
+    if (resume_->held.size() >= kMaxHeldMessages + static_cast<size_t>(ctx_->config.resume_max)) {
       stats.drops.fetch_add(1, std::memory_order_relaxed);
       stats.closed_slow.fetch_add(1, std::memory_order_relaxed);
       return do_close(CloseReason::slow_consumer);
     }
     resume_->held.push_back(msg);
+    if (resume_->replaying && !writing_) feed_replay();
     return;
   }
   if (pending_messages_ >= ctx_->config.msgbuf_num ||
@@ -344,6 +372,9 @@ void ClientSession::flush() {
                       }
                       if (self->pending_.empty() && self->close_after_write_) {
                         return self->do_close(CloseReason::protocol);
+                      }
+                      if (self->resume_ && self->resume_->replaying) {
+                        return self->feed_replay();  // it flushes too
                       }
                       self->flush();
                     });

@@ -5,7 +5,9 @@
 // (and the token) -> join the channel and answer +h -> answer each `h` and write pushed
 // messages -> close.
 // Resume (the client sent its last mid): after +h, live messages are held while the stored
-// ones newer than that mid are read; then both go out merged in mid order, each mid once.
+// ones newer than that mid are read; then both go out merged in mid order, each mid once, fed
+// into the send queue as the client drains it (so a long backlog does not count as a slow
+// client); live messages arriving meanwhile queue behind the backlog.
 // Ownership: the session owns its socket. While subscribed the channel table holds it too;
 // it leaves the table exactly once, in close(), on its own executor. All state is touched only
 // on that executor (one io_context thread), so there are no locks here.
@@ -16,6 +18,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
+#include <deque>
 #include <memory>
 #include <string>
 
@@ -60,6 +63,7 @@ class ClientSession : public Subscriber, public std::enable_shared_from_this<Cli
   void append_message(const Message& msg);  // no queue checks; the caller flushes
   void start_resume(int64_t after);
   void finish_resume(std::optional<std::vector<Message>> stored);
+  void feed_replay();  // moves replay messages into the send queue while it has room
   void flush();
   void reply_and_close(std::string_view reply, CloseReason reason);
   void arm_timer(Clock::time_point at);
@@ -77,7 +81,8 @@ class ClientSession : public Subscriber, public std::enable_shared_from_this<Cli
   std::string key_;
   struct Resume {
     int64_t after = 0;
-    std::vector<Message> held;  // live messages that arrived while the store was read
+    bool replaying = false;    // the store has answered; `held` is the merged backlog
+    std::deque<Message> held;  // live messages held while the store is read, then the backlog
   };
   std::unique_ptr<Resume> resume_;  // only while resuming
   bool new_format_ = false;

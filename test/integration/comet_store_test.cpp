@@ -18,6 +18,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <chrono>
 #include <ctime>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -114,11 +115,12 @@ class CometStoreTest : public ::testing::Test {
   }
   message::MessageService& node(size_t i) { return *nodes_[i].service; }
 
-  void start_comet() {
+  void start_comet(const std::function<void(comet::CometConfig&)>& tweak = {}) {
     comet::CometConfig c =
         test::comet_test_config(zk_server_->connect_string(), root_, "comet_" + id_);
     c.store_timeout = 2000ms;
     c.rpc_retry = 1000ms;
+    if (tweak) tweak(c);
     comet_ = test::start_comet(io_, c, 1);
     ASSERT_EQ(comet_->rpc_addresses().size(), 1u);
     comet_rpc_ = test::rpc_client(io_, comet_->rpc_addresses()[0]);
@@ -288,6 +290,36 @@ TEST_F(CometStoreTest, resume_replays_the_stored_messages_after_the_mid_then_liv
   int64_t m5 = push(k, R"({"n":5})", 60);
   EXPECT_EQ(read_mids_until(*latest, m5), std::vector<int64_t>{m5});
   EXPECT_EQ(read_mids_until(*plain, m5), std::vector<int64_t>{m5});
+}
+
+// A backlog far larger than a connection's send queue is fed as the client reads it, not
+// counted against it (else a client with much to catch up would be closed as slow each time).
+TEST_F(CometStoreTest, resume_feeds_a_backlog_larger_than_the_send_queue) {
+  store_ = 10000;
+  start_message_node();
+  start_comet([](comet::CometConfig& c) {
+    c.max_send_queue_bytes = 16 * 1024;
+    c.msgbuf_num = 30;
+    c.resume_max = 1000;
+  });
+  ASSERT_TRUE(wait_for_store());
+  const std::string k = key("backlog");
+  const std::string pad(300, 'x');
+  json items = json::array();
+  for (int i = 0; i < 400; ++i) {
+    items.push_back({{"key", k}, {"msg", json{{"i", i}, {"pad", pad}}.dump()}, {"expire", 60}});
+  }
+  json r = io_.run(comet_rpc_->call("push_batch", json{{"items", items}}, 10s));
+  std::vector<int64_t> pushed;
+  for (auto& x : r.at("results")) pushed.push_back(x.at("mid").get<int64_t>());
+  ASSERT_EQ(pushed.size(), 400u);  // about 130 KB stored, eight times the send queue
+
+  auto c = resume_client(*comet_, k, 0);
+  int64_t live = push(k, R"({"live":true})", 0);  // behind the backlog, still in order
+  pushed.push_back(live);
+  EXPECT_EQ(read_mids_until(*c, live, 20s), pushed);
+  EXPECT_FALSE(c->closed());
+  EXPECT_EQ(comet_->stats().closed_slow.load(), 0u);
 }
 
 TEST_F(CometStoreTest, resume_racing_a_stream_of_pushes_gets_every_mid_once_in_order) {
