@@ -7,18 +7,6 @@
 
 namespace appmsg::comet {
 
-namespace {
-std::chrono::milliseconds ms(const Config& c, std::string_view s, std::string_view k,
-                             std::chrono::milliseconds def) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(c.get_duration(s, k, def));
-}
-int positive(const Config& c, std::string_view s, std::string_view k, int def) {
-  auto v = c.get_int(s, k, def);
-  if (v <= 0) c.fail(s, k, "must be positive");
-  return static_cast<int>(v);
-}
-}  // namespace
-
 CometConfig CometConfig::load(const Config& c) {
   CometConfig o;
   o.pidfile = c.get_string("base", "pidfile", o.pidfile);
@@ -26,24 +14,24 @@ CometConfig CometConfig::load(const Config& c) {
   o.websocket_bind = c.get_list("base", "websocket.bind", o.websocket_bind);
   o.rpc_bind = c.get_list("base", "rpc.bind", o.rpc_bind);
   o.stat_bind = c.get_list("base", "stat.bind", o.stat_bind);
-  o.weight = positive(c, "base", "weight", o.weight);
+  o.weight = c.get_positive("base", "weight", o.weight);
   o.advertise = c.get_string("base", "advertise", o.advertise);
   o.rpc_secret = c.get_string("rpc", "secret", o.rpc_secret);
 
   o.zk_addr = c.get_string("zookeeper", "addr", o.zk_addr);
-  o.zk_timeout = ms(c, "zookeeper", "timeout", o.zk_timeout);
+  o.zk_timeout = c.get_millis("zookeeper", "timeout", o.zk_timeout);
   o.comet_path = c.get_string("zookeeper", "comet.path", o.comet_path);
   o.comet_node = c.get_string("zookeeper", "comet.node", o.comet_node);
   o.message_path = c.get_string("zookeeper", "message.path", o.message_path);
 
-  o.rpc_ping = ms(c, "rpc", "ping", o.rpc_ping);
-  o.rpc_retry = ms(c, "rpc", "retry", o.rpc_retry);
-  o.store_timeout = ms(c, "rpc", "store.timeout", o.store_timeout);
-  o.resume_max = positive(c, "rpc", "resume.max", o.resume_max);
+  o.rpc_ping = c.get_millis("rpc", "ping", o.rpc_ping);
+  o.rpc_retry = c.get_millis("rpc", "retry", o.rpc_retry);
+  o.store_timeout = c.get_millis("rpc", "store.timeout", o.store_timeout);
+  o.resume_max = c.get_positive("rpc", "resume.max", o.resume_max);
 
   o.redis_ketama_base = static_cast<int>(c.get_int("redis", "ketama.base", o.redis_ketama_base));
   if (o.redis_ketama_base <= 0) c.fail("redis", "ketama.base", "must be positive");
-  o.redis_timeout = ms(c, "redis", "command.timeout", o.redis_timeout);
+  o.redis_timeout = c.get_millis("redis", "command.timeout", o.redis_timeout);
   for (auto& [name_weight, address] : c.entries("redis.source")) {
     try {
       auto [name, weight] = parse_weighted_name(name_weight);
@@ -72,17 +60,17 @@ CometConfig CometConfig::load(const Config& c) {
     }
   }
   o.tcp_keepalive = c.get_bool("channel", "tcp.keepalive", o.tcp_keepalive);
-  o.max_subscriber = positive(c, "channel", "maxsubscriber", o.max_subscriber);
+  o.max_subscriber = c.get_positive("channel", "maxsubscriber", o.max_subscriber);
   o.buckets = static_cast<int>(c.get_int("channel", "bucket", o.buckets));
   o.auth = c.get_bool("channel", "auth", o.auth);
-  o.msgbuf_num = positive(c, "channel", "msgbuf.num", o.msgbuf_num);
+  o.msgbuf_num = c.get_positive("channel", "msgbuf.num", o.msgbuf_num);
   o.max_send_queue_bytes = c.get_size("channel", "sndqueue.size", o.max_send_queue_bytes);
-  o.first_command_timeout = ms(c, "channel", "handshake.timeout", o.first_command_timeout);
-  o.min_heartbeat = positive(c, "channel", "heartbeat.min", o.min_heartbeat);
-  o.max_heartbeat = positive(c, "channel", "heartbeat.max", o.max_heartbeat);
+  o.first_command_timeout = c.get_millis("channel", "handshake.timeout", o.first_command_timeout);
+  o.min_heartbeat = c.get_positive("channel", "heartbeat.min", o.min_heartbeat);
+  o.max_heartbeat = c.get_positive("channel", "heartbeat.max", o.max_heartbeat);
   if (o.max_heartbeat < o.min_heartbeat) c.fail("channel", "heartbeat.max", "below heartbeat.min");
-  o.heartbeat_grace = ms(c, "channel", "heartbeat.grace", o.heartbeat_grace);
-  o.write_timeout = ms(c, "channel", "write.timeout", o.write_timeout);
+  o.heartbeat_grace = c.get_millis("channel", "heartbeat.grace", o.heartbeat_grace);
+  o.write_timeout = c.get_millis("channel", "write.timeout", o.write_timeout);
   return o;
 }
 

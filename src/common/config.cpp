@@ -370,6 +370,17 @@ bool Config::get_bool(std::string_view section, std::string_view key, bool def) 
        quote(e->value) + " is not a boolean (use yes/no, true/false, on/off, 1/0, enable/disable)");
 }
 
+std::chrono::milliseconds Config::get_millis(std::string_view section, std::string_view key,
+                                             std::chrono::milliseconds def) const {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(get_duration(section, key, def));
+}
+
+int64_t Config::get_positive(std::string_view section, std::string_view key, int64_t def) const {
+  int64_t v = get_int(section, key, def);
+  if (v <= 0) fail(section, key, "must be positive");
+  return v;
+}
+
 std::chrono::nanoseconds Config::get_duration(std::string_view section, std::string_view key,
                                               std::chrono::nanoseconds def) const {
   const Entry* e = find(section, key);

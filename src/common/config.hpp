@@ -75,6 +75,10 @@ class Config {
   std::chrono::nanoseconds get_duration(std::string_view section, std::string_view key,
                                         std::chrono::nanoseconds def) const;
   int64_t get_size(std::string_view section, std::string_view key, int64_t def) const;
+  // get_duration in milliseconds, and get_int that must be > 0.
+  std::chrono::milliseconds get_millis(std::string_view section, std::string_view key,
+                                       std::chrono::milliseconds def) const;
+  int64_t get_positive(std::string_view section, std::string_view key, int64_t def) const;
 
   // The entries of one section in file order (first appearance; a repeated key keeps its
   // place and takes the last value), e.g. [redis.source] "node1:1" -> "127.0.0.1:6379".

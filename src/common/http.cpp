@@ -30,6 +30,11 @@ std::optional<std::string_view> HttpRequest::param(std::string_view name) const 
   return find(form, name);
 }
 
+std::string_view HttpRequest::query_param(std::string_view name) const {
+  auto v = find(query, name);
+  return v ? *v : std::string_view();
+}
+
 std::string_view HttpRequest::param_or(std::string_view name, std::string_view def) const {
   auto v = param(name);
   return v ? *v : def;

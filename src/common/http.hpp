@@ -27,6 +27,8 @@ struct HttpRequest {
   // First value of a query parameter, else of a form field (the first of repeated ones wins).
   std::optional<std::string_view> param(std::string_view name) const;
   std::string_view param_or(std::string_view name, std::string_view def = {}) const;
+  // First value of a query parameter only ("" when missing).
+  std::string_view query_param(std::string_view name) const;
   std::optional<std::string_view> header(std::string_view name) const;  // case-insensitive
 };
 

@@ -8,11 +8,6 @@
 namespace appmsg::message {
 
 namespace {
-std::chrono::milliseconds ms(const Config& c, std::string_view s, std::string_view k,
-                             std::chrono::milliseconds def) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(c.get_duration(s, k, def));
-}
-
 std::vector<Source> sources(const Config& c, std::string_view section) {
   std::vector<Source> out;
   for (auto& [name_weight, address] : c.entries(section)) {
@@ -26,39 +21,34 @@ std::vector<Source> sources(const Config& c, std::string_view section) {
   return out;
 }
 
-int positive(const Config& c, std::string_view s, std::string_view k, int def) {
-  auto v = c.get_int(s, k, def);
-  if (v <= 0) c.fail(s, k, "must be positive");
-  return static_cast<int>(v);
-}
 }  // namespace
 
 MessageConfig MessageConfig::load(const Config& c) {
   MessageConfig o;
   o.rpc_bind = c.get_list("base", "rpc.bind", o.rpc_bind);
   o.stat_bind = c.get_list("base", "stat.bind", o.stat_bind);
-  o.weight = positive(c, "base", "weight", o.weight);
+  o.weight = c.get_positive("base", "weight", o.weight);
   o.advertise = c.get_string("base", "advertise", o.advertise);
   o.rpc_secret = c.get_string("rpc", "secret", o.rpc_secret);
   o.type = c.get_string("storage", "type", o.type);
   if (o.type != "redis" && o.type != "mysql") c.fail("storage", "type", "use redis or mysql");
   o.max_key_bytes =
-      static_cast<size_t>(positive(c, "storage", "key.max", static_cast<int>(o.max_key_bytes)));
+      static_cast<size_t>(c.get_positive("storage", "key.max", static_cast<int>(o.max_key_bytes)));
   o.max_msg_bytes =
       static_cast<size_t>(c.get_size("storage", "msg.max", static_cast<int64_t>(o.max_msg_bytes)));
-  o.max_get = positive(c, "storage", "get.max", o.max_get);
+  o.max_get = c.get_positive("storage", "get.max", o.max_get);
 
   o.store = static_cast<int>(c.get_int("redis", "store", o.store));
   if (o.store < 0) c.fail("redis", "store", "must not be negative");
-  o.redis_ketama_base = positive(c, "redis", "ketama.base", o.redis_ketama_base);
-  o.redis_timeout = ms(c, "redis", "command.timeout", o.redis_timeout);
-  o.sweep_interval = ms(c, "redis", "sweep.interval", o.sweep_interval);
-  o.sweep_keys = positive(c, "redis", "sweep.keys", o.sweep_keys);
+  o.redis_ketama_base = c.get_positive("redis", "ketama.base", o.redis_ketama_base);
+  o.redis_timeout = c.get_millis("redis", "command.timeout", o.redis_timeout);
+  o.sweep_interval = c.get_millis("redis", "sweep.interval", o.sweep_interval);
+  o.sweep_keys = c.get_positive("redis", "sweep.keys", o.sweep_keys);
   o.redis_sources = sources(c, "redis.source");
 
-  o.mysql_clean = ms(c, "mysql", "clean", o.mysql_clean);
-  o.mysql_ketama_base = positive(c, "mysql", "ketama.base", o.mysql_ketama_base);
-  o.mysql_connections = positive(c, "mysql", "connections", o.mysql_connections);
+  o.mysql_clean = c.get_millis("mysql", "clean", o.mysql_clean);
+  o.mysql_ketama_base = c.get_positive("mysql", "ketama.base", o.mysql_ketama_base);
+  o.mysql_connections = c.get_positive("mysql", "connections", o.mysql_connections);
   o.mysql_sources = sources(c, "mysql.source");
 
   if (o.type == "redis" && o.redis_sources.empty()) {
@@ -69,7 +59,7 @@ MessageConfig MessageConfig::load(const Config& c) {
   }
 
   o.zk_addr = c.get_string("zookeeper", "addr", o.zk_addr);
-  o.zk_timeout = ms(c, "zookeeper", "timeout", o.zk_timeout);
+  o.zk_timeout = c.get_millis("zookeeper", "timeout", o.zk_timeout);
   o.zk_path = c.get_string("zookeeper", "path", o.zk_path);
   return o;
 }

@@ -50,12 +50,6 @@ bool valid_form_escapes(std::string_view body) {
 
 namespace {
 
-std::string_view query(const HttpRequest& req, std::string_view name) {
-  for (auto& [k, v] : req.query)
-    if (k == name) return v;
-  return {};
-}
-
 HttpResponse answer(WebContext& ctx, const std::string& route, int ret, json data = nullptr) {
   ctx.stats.count(route, ret);
   spdlog::debug("POST {}: ret {}", route, ret);
@@ -85,9 +79,9 @@ HttpResponse unauthorised(WebContext& ctx, const std::string& route) {
 asio::awaitable<HttpResponse> push_private(WebContext& ctx, std::string route,
                                            const HttpRequest& req) {
   if (!authorised(ctx, req)) co_return unauthorised(ctx, route);
-  std::string key(query(req, "key"));
+  std::string key(req.query_param("key"));
   int64_t expire = 0;
-  if (key.empty() || !parse_expire(query(req, "expire"), expire)) {
+  if (key.empty() || !parse_expire(req.query_param("expire"), expire)) {
     co_return answer(ctx, route, kParamErr);
   }
   // W-27, W-28: the message is checked here (non-empty, JSON, bounded), not left to the comet.
@@ -122,7 +116,7 @@ asio::awaitable<HttpResponse> push_multi(WebContext& ctx, std::string route,
                                          const HttpRequest& req) {
   if (!authorised(ctx, req)) co_return unauthorised(ctx, route);
   int64_t expire = 0;
-  if (!parse_expire(query(req, "expire"), expire)) co_return answer(ctx, route, kParamErr);
+  if (!parse_expire(req.query_param("expire"), expire)) co_return answer(ctx, route, kParamErr);
   json body = json::parse(req.body, nullptr, false);
   if (!body.is_object() || !body.contains("k") || !body["k"].is_array() || !body.contains("m")) {
     co_return answer(ctx, route, kParamErr);
@@ -188,7 +182,7 @@ asio::awaitable<HttpResponse> msg_del(WebContext& ctx, std::string route, const 
       break;
     }
   }
-  if (key.empty()) key = query(req, "key");
+  if (key.empty()) key = req.query_param("key");
   if (key.empty()) co_return answer(ctx, route, kParamErr);
   std::string failure;
   try {

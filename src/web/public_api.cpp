@@ -28,12 +28,6 @@ struct Names {
 constexpr Names kV1{"k", "p", "m", false};
 constexpr Names kOld{"key", "proto", "mid", true};
 
-std::string_view query(const HttpRequest& req, const char* name) {
-  for (auto& [k, v] : req.query)
-    if (k == name) return v;
-  return {};
-}
-
 HttpResponse answer(WebContext& ctx, const std::string& route, const HttpRequest& req,
                     const Names& n, int ret, json data = nullptr) {
   ctx.stats.count(route, ret);
@@ -46,9 +40,9 @@ HttpResponse answer(WebContext& ctx, const std::string& route, const HttpRequest
 
 asio::awaitable<HttpResponse> server_get(WebContext& ctx, std::string route, const HttpRequest& req,
                                          Names n) {
-  std::string_view key = query(req, n.key);
+  std::string_view key = req.query_param(n.key);
   if (key.empty()) co_return answer(ctx, route, req, n, kParamErr);
-  auto proto = parse_go_int(query(req, n.proto));
+  auto proto = parse_go_int(req.query_param(n.proto));
   if (!proto) co_return answer(ctx, route, req, n, kParamErr);
   // Only client protocols: 1 WebSocket, 2 TCP. Anything else is 1003, the documented "unknown
   // protocol" (the original answered 3 with the comet's RPC address, W-2, and others 1001).
@@ -81,8 +75,8 @@ std::string msgs_answer(const json& msgs, const Names& n) {
 
 asio::awaitable<HttpResponse> msg_get(WebContext& ctx, std::string route, const HttpRequest& req,
                                       Names n) {
-  std::string key(query(req, n.key));
-  std::string_view mid_text = query(req, n.mid);
+  std::string key(req.query_param(n.key));
+  std::string_view mid_text = req.query_param(n.mid);
   if (key.empty() || mid_text.empty()) co_return answer(ctx, route, req, n, kParamErr);
   auto mid = parse_go_int(mid_text);
   if (!mid) co_return answer(ctx, route, req, n, kParamErr);

@@ -3,21 +3,6 @@
 
 namespace appmsg::web {
 
-namespace {
-std::chrono::milliseconds ms(const Config& c, std::string_view s, std::string_view k,
-                             std::chrono::milliseconds def) {
-  auto v = std::chrono::duration_cast<std::chrono::milliseconds>(c.get_duration(s, k, def));
-  if (v.count() < 0) c.fail(s, k, "must not be negative");
-  return v;
-}
-
-int64_t positive(const Config& c, std::string_view s, std::string_view k, int64_t def) {
-  auto v = c.get_int(s, k, def);
-  if (v <= 0) c.fail(s, k, "must be positive");
-  return v;
-}
-}  // namespace
-
 WebConfig WebConfig::load(const Config& c) {
   WebConfig o;
   o.http_bind = c.get_list("base", "http.bind", o.http_bind);
@@ -32,13 +17,13 @@ WebConfig WebConfig::load(const Config& c) {
   }
 
   o.zk_addr = c.get_string("zookeeper", "addr", o.zk_addr);
-  o.zk_timeout = ms(c, "zookeeper", "timeout", o.zk_timeout);
+  o.zk_timeout = c.get_millis("zookeeper", "timeout", o.zk_timeout);
   o.comet_path = c.get_string("zookeeper", "comet.path", o.comet_path);
   o.message_path = c.get_string("zookeeper", "message.path", o.message_path);
 
-  o.rpc_ping = ms(c, "rpc", "ping", o.rpc_ping);
-  o.rpc_retry = ms(c, "rpc", "retry", o.rpc_retry);
-  o.rpc_timeout = ms(c, "rpc", "timeout", o.rpc_timeout);
+  o.rpc_ping = c.get_millis("rpc", "ping", o.rpc_ping);
+  o.rpc_retry = c.get_millis("rpc", "retry", o.rpc_retry);
+  o.rpc_timeout = c.get_millis("rpc", "timeout", o.rpc_timeout);
   if (o.rpc_timeout.count() == 0) c.fail("rpc", "timeout", "must be positive");
   if (o.rpc_ping.count() == 0) c.fail("rpc", "ping", "must be positive");
   o.rpc_secret = c.get_string("rpc", "secret", o.rpc_secret);
@@ -48,10 +33,10 @@ WebConfig WebConfig::load(const Config& c) {
       static_cast<size_t>(c.get_size("admin", "body.max", static_cast<int64_t>(o.max_body_bytes)));
   if (o.max_body_bytes == 0) c.fail("admin", "body.max", "must be positive");
   o.max_batch_keys = static_cast<size_t>(
-      positive(c, "admin", "batch.max", static_cast<int64_t>(o.max_batch_keys)));
+      c.get_positive("admin", "batch.max", static_cast<int64_t>(o.max_batch_keys)));
 
-  o.migrate_grace = ms(c, "comet", "migrate.grace", o.migrate_grace);
-  o.msg_page = static_cast<int>(positive(c, "msg", "page", o.msg_page));
+  o.migrate_grace = c.get_millis("comet", "migrate.grace", o.migrate_grace);
+  o.msg_page = static_cast<int>(c.get_positive("msg", "page", o.msg_page));
   return o;
 }
 
