@@ -109,6 +109,12 @@ CometNode::CometNode(asio::any_io_executor ex, std::string name, CometInfo info,
       rpc_(ex, RpcClientOptions{info_.rpc.front(), std::move(secret)}) {}
 
 asio::awaitable<PushResult> CometNode::push(std::string key, std::string msg, int64_t expire) {
+  if (queue_.size() >= kMaxQueued) {
+    ++queue_full;
+    ++push_errors;
+    log_failure(std::to_string(queue_.size()) + " pushes waiting; refusing more");
+    co_return PushResult{kInternalErr, 0, "comet queue full"};
+  }
   auto init = [this, &key, &msg, expire](auto handler) {
     queue_.push_back({std::move(key), std::move(msg), expire, std::move(handler)});
     pump();
@@ -149,8 +155,10 @@ asio::awaitable<void> CometNode::send(std::vector<Pending> batch) {
     }
   } catch (const RpcError& e) {
     fail_all(results, ret_for_rpc_error(e), e.what());
+    log_failure(std::string("push: ") + e.what());
   } catch (const std::exception& e) {  // a reply of the wrong shape
     fail_all(results, kInternalErr, e.what());
+    log_failure(std::string("push answer: ") + e.what());
   }
   pushes += batch.size();
   for (size_t i = 0; i < batch.size(); ++i) {
@@ -175,12 +183,21 @@ asio::awaitable<std::vector<PushResult>> CometNode::push_keys(std::vector<std::s
     read_results(reply, results);
   } catch (const RpcError& e) {
     fail_all(results, ret_for_rpc_error(e), e.what());
+    log_failure(std::string("push_batch: ") + e.what());
   } catch (const std::exception& e) {
     fail_all(results, kInternalErr, e.what());
+    log_failure(std::string("push_batch answer: ") + e.what());
   }
   pushes += results.size();
   for (auto& r : results) push_errors += r.ret != 0;
   co_return results;
+}
+
+void CometNode::log_failure(const std::string& what) {
+  auto now = std::chrono::steady_clock::now();
+  if (now - last_failure_log_ < std::chrono::seconds(1)) return;
+  last_failure_log_ = now;
+  spdlog::warn("comet {}: {} ({} failed pushes so far)", name_, what, push_errors);
 }
 
 asio::awaitable<json> CometNode::call(std::string method, json params,

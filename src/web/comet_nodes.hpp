@@ -61,10 +61,12 @@ struct PushResult {
 // One live comet node. Pushes to single keys are queued and sent by at most kMaxInFlight
 // concurrent calls; whatever queued up while they ran leaves in one push_batch call, so the
 // number of calls per second stays bounded under load, while an idle node sends at once.
+// At kMaxQueued waiting pushes (a comet that stopped answering) new ones fail at once.
 class CometNode : public std::enable_shared_from_this<CometNode> {
  public:
   static constexpr int kMaxInFlight = 1;
   static constexpr size_t kMaxBatch = 512;
+  static constexpr size_t kMaxQueued = 10000;
 
   CometNode(boost::asio::any_io_executor ex, std::string name, CometInfo info, std::string secret,
             std::chrono::milliseconds timeout);
@@ -81,7 +83,7 @@ class CometNode : public std::enable_shared_from_this<CometNode> {
                                               std::chrono::milliseconds deadline);
 
   bool healthy = true;  // the last ping answered
-  uint64_t pushes = 0, push_errors = 0, calls = 0;
+  uint64_t pushes = 0, push_errors = 0, calls = 0, queue_full = 0;
 
  private:
   struct Pending {
@@ -91,6 +93,9 @@ class CometNode : public std::enable_shared_from_this<CometNode> {
   };
   void pump();
   boost::asio::awaitable<void> send(std::vector<Pending> batch);
+  void log_failure(const std::string& what);  // at most once a second
+
+  std::chrono::steady_clock::time_point last_failure_log_{};
 
   boost::asio::any_io_executor ex_;
   std::string name_;

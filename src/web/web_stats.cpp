@@ -63,17 +63,22 @@ std::string metrics_text(const WebContext& ctx) {
   line("appmsg_web_comets", "gauge", "Comet nodes in the ring.", snap->nodes.size());
   line("appmsg_web_message_nodes", "gauge", "Message nodes known.",
        ctx.messages->addresses().size());
-  head("appmsg_web_comet_healthy", "gauge", "1 when the comet answered its last ping.");
-  for (auto& [name, node] : snap->nodes)
-    out += "appmsg_web_comet_healthy{node=\"" + name + "\"} " + (node->healthy ? "1" : "0") + "\n";
-  head("appmsg_web_comet_pushes_total", "counter", "Keys pushed through each comet.");
-  for (auto& [name, node] : snap->nodes)
-    out += "appmsg_web_comet_pushes_total{node=\"" + name + "\"} " + std::to_string(node->pushes) +
-           "\n";
-  head("appmsg_web_comet_push_errors_total", "counter", "Keys whose push failed, per comet.");
-  for (auto& [name, node] : snap->nodes)
-    out += "appmsg_web_comet_push_errors_total{node=\"" + name + "\"} " +
-           std::to_string(node->push_errors) + "\n";
+  auto per_node = [&](const char* name, const char* type, const char* help, auto value) {
+    head(name, type, help);
+    for (auto& [node_name, node] : snap->nodes) {
+      out +=
+          std::string(name) + "{node=\"" + node_name + "\"} " + std::to_string(value(*node)) + "\n";
+    }
+  };
+  per_node("appmsg_web_comet_healthy", "gauge", "1 when the comet answered its last ping.",
+           [](const CometNode& n) { return n.healthy ? 1 : 0; });
+  per_node("appmsg_web_comet_pushes_total", "counter", "Keys pushed through each comet.",
+           [](const CometNode& n) { return n.pushes; });
+  per_node("appmsg_web_comet_push_errors_total", "counter", "Keys whose push failed, per comet.",
+           [](const CometNode& n) { return n.push_errors; });
+  per_node("appmsg_web_comet_queue_full_total", "counter",
+           "Pushes refused because too many waited for the comet.",
+           [](const CometNode& n) { return n.queue_full; });
   line("appmsg_web_ring_changes_total", "counter", "Changes of the comet ring's members.",
        ctx.comets->ring_changes);
   line("appmsg_web_migrate_calls_total", "counter", "Migrate calls sent to comets.",

@@ -3,11 +3,18 @@
 // The whole-cluster behaviour (separate processes, failures) is in cluster_e2e_test.
 #include <gtest/gtest.h>
 
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <future>
 #include <nlohmann/json.hpp>
 
 #include "common/http_client.hpp"
+#include "common/rpc.hpp"
+#include "common/zk_client.hpp"
 #include "message/message_service.hpp"
 #include "support/async.hpp"
+#include "support/cluster.hpp"
 #include "support/comet_harness.hpp"
 #include "support/servers.hpp"
 #include "web/web_service.hpp"
@@ -67,14 +74,15 @@ class WebApiTest : public ::testing::Test {
     comet_ = test::start_comet(io_, c, 1);
   }
 
-  void start_web(const std::string& admin_secret = "") {
+  void start_web(const std::string& admin_secret = "",
+                 std::chrono::milliseconds rpc_timeout = 2000ms) {
     web::WebConfig c;
     c.http_bind = c.admin_bind = c.stat_bind = {"127.0.0.1:0"};
     c.zk_addr = zk_server_->connect_string();
     c.zk_timeout = 10000ms;
     c.comet_path = root_ + "/comet";
     c.message_path = root_ + "/message";
-    c.rpc_timeout = 2000ms;
+    c.rpc_timeout = rpc_timeout;
     c.rpc_retry = 500ms;
     c.admin_secret = admin_secret;
     web_ = io_.call([&] { return std::make_unique<web::WebService>(io_.io(), c); });
@@ -312,6 +320,66 @@ TEST_F(WebApiTest, stat_and_metrics_report_routes_and_the_ring) {
             std::string::npos)
       << m.body;
   EXPECT_NE(m.body.find("appmsg_web_comets 1"), std::string::npos);
+}
+
+// A comet that accepts calls but never answers (registered by hand, in the original's data
+// format): every push still answers, 65535 at the [rpc] timeout, and the failures are counted.
+TEST_F(WebApiTest, a_hung_comet_costs_a_push_its_deadline_not_more) {
+  auto router = std::make_shared<HttpRouter>();
+  for (const char* m : {"push", "push_batch", "ping", "migrate"}) {
+    add_rpc_method(*router, m, "", [](const json&) -> boost::asio::awaitable<json> {
+      boost::asio::steady_timer t(co_await boost::asio::this_coro::executor, 30s);
+      co_await t.async_wait(boost::asio::use_awaitable);
+      co_return json::object();
+    });
+  }
+  auto hung = io_.call(
+      [&] { return std::make_unique<HttpServer>(io_.executor(), HttpServerOptions{}, router); });
+  uint16_t port = io_.call([&] { return hung->listen("127.0.0.1:0"); });
+  auto zk = io_.call([&] {
+    auto z = std::make_unique<ZkClient>(io_.executor(),
+                                        ZkOptions{zk_server_->connect_string(), 10000ms});
+    z->start();
+    return z;
+  });
+  io_.run(zk->wait_connected(20s));
+  std::string a = "127.0.0.1:" + std::to_string(port);
+  io_.call([&] {
+    zk->register_ephemeral(root_ + "/comet/node1/", "tcp://" + a + ",ws://" + a + ",rpc://" + a,
+                           true);
+  });
+  start_web("", 500ms);
+  wait_for_web(1, 0);
+
+  // Three pushes at once: one call in flight, two queued behind it; each answers in time.
+  auto started = std::chrono::steady_clock::now();
+  std::vector<std::future<std::string>> answers;
+  for (int i = 0; i < 3; ++i) {
+    answers.push_back(std::async(std::launch::async, [&, i] {
+      return test::http_request(
+                 web_->admin_addresses()[0], "POST",
+                 "/1/admin/push/private?key=k" + std::to_string(i) + "@user&expire=0", "{}",
+                 "application/json", 20s)
+          .body;
+    }));
+  }
+  for (auto& f : answers) EXPECT_EQ(f.get(), R"({"ret":65535})");
+  // Bounded by the deadlines (two at most, queued behind one call), not by the 30 s hang.
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 10s);
+  json s = json::parse(get(*stat_, "/stat").body);
+  EXPECT_EQ(s["comets"][0]["push_errors"], 3);
+  EXPECT_TRUE(test::eventually([&] {
+    return json::parse(get(*stat_, "/stat").body)["comets"][0]["healthy"] == false;
+  })) << "the pings time out too";
+
+  io_.run(web_->stop());
+  io_.call([&] { web_.reset(); });
+  io_.call([&] {
+    zk->close();
+    zk.reset();
+  });
+  io_.run(hung->stop(100ms));
+  io_.call([&] { hung.reset(); });
 }
 
 TEST_F(WebApiTest, a_comet_leaving_zookeeper_leaves_the_ring_at_once) {
