@@ -149,41 +149,25 @@ void ClientSession::start_resume(int64_t after) {
   ctx_->stats->resumes.fetch_add(1, std::memory_order_relaxed);
   resume_ = std::make_unique<Resume>();
   resume_->after = after;
-  ctx_->fetch_missed(key_, after, [self = shared_from_this()](SessionContext::Missed stored) {
+  ctx_->fetch_missed(key_, after, !new_format_,
+                     [self = shared_from_this()](SessionContext::Missed stored) {
     asio::post(self->socket_.get_executor(), [self, stored = std::move(stored)]() mutable {
       self->finish_resume(std::move(stored));
     });
   });
 }
 
-void ClientSession::finish_resume(std::optional<std::vector<Message>> stored) {
+void ClientSession::finish_resume(SessionContext::Missed stored) {
   if (closed_ || !resume_) return;
   auto r = std::move(resume_);
   if (!stored) {
     ctx_->stats->resume_failures.fetch_add(1, std::memory_order_relaxed);
     return do_close(CloseReason::store_unavailable);
   }
-  // Both lists rise in mid order: merge them, skipping what the client has and duplicates (a
-  // message delivered live while its offline copy was being stored is in both).
-  std::deque<Message> backlog;
-  int64_t last = r->after;
-  auto take = [&](Message& m) {
-    if (m.mid <= last) return;
-    last = m.mid;
-    backlog.push_back(std::move(m));
-  };
-  size_t i = 0;
-  auto& live = r->held;
-  while (i < stored->size() || !live.empty()) {
-    if (live.empty() || (i < stored->size() && (*stored)[i].mid <= live.front().mid)) {
-      ctx_->stats->resumed_messages.fetch_add(1, std::memory_order_relaxed);
-      take((*stored)[i++]);
-    } else {
-      take(live.front());
-      live.pop_front();
-    }
-  }
-  r->held = std::move(backlog);
+  ctx_->stats->resumed_messages.fetch_add(stored->size(), std::memory_order_relaxed);
+  r->held = merge_missed(r->after, std::move(*stored), std::move(r->held));
+  r->held_bytes = 0;
+  for (auto& m : r->held) r->held_bytes += m->bytes();
   r->replaying = true;
   resume_ = std::move(r);
   feed_replay();
@@ -199,7 +183,8 @@ void ClientSession::feed_replay() {
     size_t moved = 0;
     while (!q.empty() && static_cast<size_t>(pending_messages_) < max_messages &&
            pending_.size() < max_bytes) {
-      append_message(q.front());
+      append_message(*q.front());
+      resume_->held_bytes -= q.front()->bytes();
       q.pop_front();
       ++moved;
     }
@@ -272,19 +257,22 @@ bool ClientSession::on_ws_frame(WsFrame frame) {
 
 void ClientSession::deliver(std::shared_ptr<const Message> msg) {
   asio::post(socket_.get_executor(),
-             [self = shared_from_this(), msg = std::move(msg)] { self->enqueue_message(*msg); });
+             [self = shared_from_this(), msg = std::move(msg)] { self->enqueue_message(msg); });
 }
 
-void ClientSession::enqueue_message(const Message& msg) {
+void ClientSession::enqueue_message(const std::shared_ptr<const Message>& msg) {
   if (closed_) return;
   auto& stats = *ctx_->stats;
   if (resume_) {
-    // Held behind the stored messages (or the backlog still being written).
-    if (resume_->held.size() >= kMaxHeldMessages + static_cast<size_t>(ctx_->config.resume_max)) {
+    // Held behind the stored messages (or the backlog still being written), shared with every
+    // other recipient; bounded in count and in bytes. Over either: the client is too slow.
+    if (resume_->held.size() >= kMaxHeldMessages + static_cast<size_t>(ctx_->config.resume_max) ||
+        resume_->held_bytes + msg->bytes() > 2 * ctx_->config.max_resume_bytes) {
       stats.drops.fetch_add(1, std::memory_order_relaxed);
       stats.closed_slow.fetch_add(1, std::memory_order_relaxed);
       return do_close(CloseReason::slow_consumer);
     }
+    resume_->held_bytes += msg->bytes();
     resume_->held.push_back(msg);
     if (resume_->replaying && !writing_) feed_replay();
     return;
@@ -303,7 +291,7 @@ void ClientSession::enqueue_message(const Message& msg) {
     }
     return do_close(CloseReason::slow_consumer);
   }
-  append_message(msg);
+  append_message(*msg);
   flush();
 }
 

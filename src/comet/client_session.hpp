@@ -22,6 +22,7 @@
 #include <memory>
 #include <string>
 
+#include "comet/resume_merge.hpp"
 #include "comet/session_context.hpp"
 #include "comet/subscriber.hpp"
 #include "comet/tcp_protocol.hpp"
@@ -40,7 +41,7 @@ class ClientSession : public Subscriber, public std::enable_shared_from_this<Cli
   void start();
   void deliver(std::shared_ptr<const Message> msg) override;
   boost::asio::any_io_executor executor() override { return socket_.get_executor(); }
-  void deliver_here(const Message& msg) override { enqueue_message(msg); }
+  void deliver_here(const std::shared_ptr<const Message>& msg) override { enqueue_message(msg); }
   void close(CloseReason reason) override;
   bool old_format() const override { return !new_format_; }
 
@@ -59,10 +60,10 @@ class ClientSession : public Subscriber, public std::enable_shared_from_this<Cli
   bool on_client_bytes(std::string_view bytes);  // false: the connection must close
   bool on_ws_frame(WsFrame frame);
   void enqueue(std::string_view bytes);
-  void enqueue_message(const Message& msg);
+  void enqueue_message(const std::shared_ptr<const Message>& msg);
   void append_message(const Message& msg);  // no queue checks; the caller flushes
   void start_resume(int64_t after);
-  void finish_resume(std::optional<std::vector<Message>> stored);
+  void finish_resume(SessionContext::Missed stored);
   void feed_replay();  // moves replay messages into the send queue while it has room
   void flush();
   void reply_and_close(std::string_view reply, CloseReason reason);
@@ -81,8 +82,9 @@ class ClientSession : public Subscriber, public std::enable_shared_from_this<Cli
   std::string key_;
   struct Resume {
     int64_t after = 0;
-    bool replaying = false;    // the store has answered; `held` is the merged backlog
-    std::deque<Message> held;  // live messages held while the store is read, then the backlog
+    bool replaying = false;  // the store has answered; `held` is the merged backlog
+    MessageList held;        // live messages held while the store is read, then the backlog
+    size_t held_bytes = 0;   // of `held`: the backlog read (<= resume.bytes) plus live ones
   };
   std::unique_ptr<Resume> resume_;  // only while resuming
   bool new_format_ = false;

@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "common/ketama.hpp"
+#include "common/limits.hpp"
 
 namespace appmsg::comet {
 
@@ -13,6 +14,7 @@ CometConfig CometConfig::load(const Config& c) {
   o.tcp_bind = c.get_list("base", "tcp.bind", o.tcp_bind);
   o.websocket_bind = c.get_list("base", "websocket.bind", o.websocket_bind);
   o.rpc_bind = c.get_list("base", "rpc.bind", o.rpc_bind);
+  o.stat_bind_set = c.has("base", "stat.bind");
   o.stat_bind = c.get_list("base", "stat.bind", o.stat_bind);
   o.weight = c.get_positive("base", "weight", o.weight);
   o.advertise = c.get_string("base", "advertise", o.advertise);
@@ -28,6 +30,11 @@ CometConfig CometConfig::load(const Config& c) {
   o.rpc_retry = c.get_millis("rpc", "retry", o.rpc_retry);
   o.store_timeout = c.get_millis("rpc", "store.timeout", o.store_timeout);
   o.resume_max = c.get_positive("rpc", "resume.max", o.resume_max);
+  o.max_resume_bytes = static_cast<size_t>(
+      c.get_size("rpc", "resume.bytes", static_cast<int64_t>(o.max_resume_bytes)));
+  if (o.max_resume_bytes < limits::kMaxBodyBytes + 128) {
+    c.fail("rpc", "resume.bytes", "must hold at least one message of the largest size (64KB)");
+  }
 
   o.redis_ketama_base = static_cast<int>(c.get_int("redis", "ketama.base", o.redis_ketama_base));
   if (o.redis_ketama_base <= 0) c.fail("redis", "ketama.base", "must be positive");

@@ -17,6 +17,7 @@ struct CometConfig {
   std::vector<std::string> websocket_bind{"localhost:6968"};
   std::vector<std::string> rpc_bind{"localhost:6970"};
   std::vector<std::string> stat_bind{"localhost:6972"};
+  bool stat_bind_set = false;  // from the file: a bind failure stops start-up
   int weight = 1;          // advertised in the ZooKeeper node data
   std::string advertise;   // host published in ZooKeeper instead of the binds' hosts
   std::string rpc_secret;  // shared secret of the internal RPC; empty = none
@@ -31,6 +32,9 @@ struct CometConfig {
   std::chrono::milliseconds rpc_retry{1000};
   std::chrono::milliseconds store_timeout{2000};  // one save call to a message node
   int resume_max = 500;  // stored messages replayed, at most, to a client resuming from a mid
+  // Bytes of stored messages read for one resume, at most (the oldest that fit are replayed),
+  // and again of live messages held for the client meanwhile (beyond: closed as slow).
+  size_t max_resume_bytes = 4 << 20;
   // [redis]: tokens (auth yes) and presence; no sources = no presence, and auth refuses all
   struct RedisSource {
     std::string name;
@@ -57,7 +61,6 @@ struct CometConfig {
   int max_heartbeat = 3600;  // seconds; above: -p (the original had no bound)
   std::chrono::milliseconds heartbeat_grace{5000};  // added to the client's heartbeat
   std::chrono::milliseconds write_timeout{30000};   // one write to a client
-  size_t max_key_bytes = 256;
   size_t max_ws_message_bytes = 64;  // clients only ever send "h"
 
   // Reads every key; throws ConfigError naming file and line for malformed values.

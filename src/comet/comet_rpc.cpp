@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
-#include "common/json_text.hpp"
 #include "common/ketama.hpp"
 #include "common/rpc.hpp"
 
@@ -17,14 +16,12 @@ using nlohmann::json;
 
 namespace {
 
-std::string body_text(const json& msg) {
-  // The message travels as JSON text (a string), keeping its bytes for the old format; a
-  // caller may also send it as a JSON value.
-  if (msg.is_string()) return msg.get<std::string>();
-  if (msg.is_null()) return {};
-  // dump() recurses once per level: a value nested too deeply is refused before it.
-  if (json_depth(msg, 64) > 64) throw RpcError(push_error::param, "msg nested too deeply");
-  return msg.dump();
+// The message travels as JSON text (a string), so its bytes arrive as the caller sent them; a
+// JSON value here would already have lost its key order to the parse.
+std::shared_ptr<const std::string> body_text(const json& msg) {
+  if (msg.is_string()) return std::make_shared<const std::string>(msg.get<std::string>());
+  if (msg.is_null()) return std::make_shared<const std::string>();
+  throw RpcError(push_error::param, "msg must be JSON text (a string)");
 }
 
 int64_t expire_of(const json& j) {
@@ -65,7 +62,7 @@ std::vector<PushService::Item> batch_items(const json& p) {
     }
   } else if (p.contains("keys")) {
     if (!p["keys"].is_array()) throw RpcError(push_error::param, "keys must be an array");
-    std::string body = body_text(p.value("msg", json()));
+    auto body = body_text(p.value("msg", json()));
     int64_t expire = expire_of(p);
     for (auto& k : p["keys"]) {
       items.push_back({k.is_string() ? k.get<std::string>() : std::string(), body, expire});

@@ -76,10 +76,10 @@ CometService::CometService(asio::io_context& control, CometConfig config, size_t
   store_ = std::make_unique<MessageNodes>(
       control_.get_executor(),
       MessageNodes::Options{config_.message_path, config_.rpc_secret, config_.rpc_retry});
-  push_ = std::make_unique<PushService>(table_, stats_, store_.get(), config_.store_timeout,
-                                        config_.max_key_bytes);
-  ctx->fetch_missed = make_fetch_missed(control_.get_executor(), *push_, *store_,
-                                        config_.resume_max, config_.store_timeout);
+  push_ = std::make_unique<PushService>(table_, stats_, store_.get(), config_.store_timeout);
+  ctx->fetch_missed =
+      make_fetch_missed(control_.get_executor(), *push_, *store_,
+                        {config_.resume_max, config_.max_resume_bytes, config_.store_timeout});
   rpc_router_ = std::make_shared<HttpRouter>();
   migration_ = std::make_unique<Migration>(control_.get_executor(), table_, config_.comet_node);
   add_comet_rpc(*rpc_router_, config_.rpc_secret, *push_, table_, *migration_,
@@ -134,9 +134,8 @@ asio::awaitable<void> CometService::start() {
   HttpServerOptions stat_opts;
   stat_opts.name = "comet stat";
   stat_server_ = std::make_unique<HttpServer>(control_.get_executor(), stat_opts, stat_router_);
-  for (auto& bind : config_.stat_bind)
-    stat_addresses_.push_back(
-        advertised_address(bind, stat_server_->listen(bind), config_.advertise));
+  stat_addresses_ =
+      listen_stats(*stat_server_, config_.stat_bind, config_.stat_bind_set, config_.advertise);
 
   if (redis_) {
     redis_->start();

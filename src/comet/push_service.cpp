@@ -12,6 +12,7 @@
 #include <optional>
 
 #include "comet/tcp_protocol.hpp"
+#include "common/limits.hpp"
 #include "common/message_nodes.hpp"
 #include "common/rpc.hpp"
 #include "common/timeid.hpp"
@@ -23,12 +24,8 @@ using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
 PushService::PushService(ChannelTable& table, CometStats& stats, MessageNodes* store,
-                         std::chrono::milliseconds store_timeout, size_t max_key_bytes)
-    : table_(table),
-      stats_(stats),
-      store_(store),
-      store_timeout_(store_timeout),
-      max_key_bytes_(max_key_bytes) {}
+                         std::chrono::milliseconds store_timeout)
+    : table_(table), stats_(stats), store_(store), store_timeout_(store_timeout) {}
 
 int64_t PushService::next_mid() {
   return mids_.next();
@@ -38,10 +35,10 @@ namespace {
 
 // A body checked and encoded once: the payloads of every message carrying it differ only in
 // the mid ({"msg":...,"mid":N,"gid":0}), so a batch of one message to many keys pays for the
-// JSON work once.
+// JSON work once. The body's bytes are never rewritten (common/json_text.hpp).
 struct PreparedBody {
-  std::string raw;
-  std::optional<std::string> compact;
+  std::shared_ptr<const std::string> raw;
+  bool valid = false;
   std::string new_head, old_head;  // payload up to the mid's digits (old: only when needed)
 };
 
@@ -53,13 +50,12 @@ std::string head_of(std::string payload_with_mid_0) {
   return payload_with_mid_0;
 }
 
-void prepare(PreparedBody& p, const std::string& raw) {
-  if (!p.raw.empty() && p.raw == raw) return;
+void prepare(PreparedBody& p, const std::shared_ptr<const std::string>& raw) {
+  if (p.raw && (p.raw == raw || *p.raw == *raw)) return;
   p.raw = raw;
-  p.compact = compact_json(raw);
-  if (!p.compact) return;
-  p.new_head = head_of(encode_new(*p.compact, 0));
+  p.valid = is_json(*raw);
   p.old_head.clear();  // encoded when a recipient wants the old format
+  if (p.valid) p.new_head = head_of(encode_new(*raw, 0));
 }
 
 std::string payload(const std::string& head, int64_t mid) {
@@ -105,21 +101,22 @@ asio::awaitable<void> run_on(asio::any_io_executor ex, F fn) {
 
 }  // namespace
 
-void PushService::after_earlier_pushes(std::function<void()> done) {
-  if (in_flight_.empty()) return done();
+void PushService::after_earlier_pushes(std::function<void(bool)> done) {
+  if (in_flight_.empty()) return done(true);
+  if (fence_waiters_.size() >= kMaxFenceWaiters) return done(false);
   fence_waiters_.emplace_back(started_, std::move(done));
 }
 
 void PushService::push_finished(uint64_t seq) {
   in_flight_.erase(seq);
   uint64_t oldest = in_flight_.empty() ? UINT64_MAX : *in_flight_.begin();
-  std::vector<std::function<void()>> ready;
+  std::vector<std::function<void(bool)>> ready;
   std::erase_if(fence_waiters_, [&](auto& w) {
     if (w.first >= oldest) return false;
     ready.push_back(std::move(w.second));
     return true;
   });
-  for (auto& done : ready) done();
+  for (auto& done : ready) done(true);
 }
 
 asio::awaitable<std::vector<PushService::Result>> PushService::push(std::vector<Item> items) {
@@ -141,15 +138,17 @@ asio::awaitable<std::vector<PushService::Result>> PushService::push(std::vector<
   for (size_t i = 0; i < items.size(); ++i) {
     auto& item = items[i];
     auto& r = results[i];
-    bool bad_key = item.key.empty() || item.key.size() > max_key_bytes_;
-    bool too_large = item.body.size() > kMaxBodyBytes;
+    bool bad_key = item.key.empty() || item.key.size() > limits::kMaxKeyBytes;
+    if (!item.body) item.body = std::make_shared<const std::string>();
+    bool too_large = item.body->size() > limits::kMaxBodyBytes;
     if (!too_large) prepare(body, item.body);
-    if (bad_key || too_large || !body.compact || item.expire < 0 || item.expire > kMaxExpire) {
+    if (bad_key || too_large || !body.valid || item.expire < 0 ||
+        item.expire > limits::kMaxExpireSeconds) {
       r.code = push_error::param;
-      r.error = bad_key         ? "bad key"
-                : too_large     ? "message too large"
-                : !body.compact ? "message is not JSON"
-                                : "expire out of range";
+      r.error = bad_key       ? "bad key"
+                : too_large   ? "message too large"
+                : !body.valid ? "message is not JSON"
+                              : "expire out of range";
       continue;
     }
     r.mid = next_mid();
@@ -161,7 +160,7 @@ asio::awaitable<std::vector<PushService::Result>> PushService::push(std::vector<
       msg->mid = r.mid;
       msg->new_payload = payload(body.new_head, r.mid);
       if (std::any_of(subs.begin(), subs.end(), [](auto& s) { return s->old_format(); })) {
-        if (body.old_head.empty()) body.old_head = head_of(encode_old(body.raw, 0));
+        if (body.old_head.empty()) body.old_head = head_of(encode_old(*body.raw, 0));
         msg->old_payload = payload(body.old_head, r.mid);
       }
       std::shared_ptr<const Message> shared = std::move(msg);
@@ -169,7 +168,7 @@ asio::awaitable<std::vector<PushService::Result>> PushService::push(std::vector<
     }
     if (item.expire > 0) {
       to_store.push_back(
-          {{"key", item.key}, {"msg", *body.compact}, {"mid", r.mid}, {"expire", item.expire}});
+          {{"key", item.key}, {"msg", *item.body}, {"mid", r.mid}, {"expire", item.expire}});
       stored_index.push_back(i);
     }
   }
@@ -178,7 +177,7 @@ asio::awaitable<std::vector<PushService::Result>> PushService::push(std::vector<
   // after, so delivery never waits for it.
   for (auto& g : groups) {
     auto op = run_on(g.ex, [items = std::move(g.items)] {
-      for (auto& [s, m] : items) s->deliver_here(*m);
+      for (auto& [s, m] : items) s->deliver_here(m);
     });
     co_await std::move(op);
   }

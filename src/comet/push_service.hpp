@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
@@ -32,7 +33,8 @@ class MessageNodes;
 namespace appmsg::comet {
 
 namespace push_error {
-constexpr int param = 100;  // empty or oversized key, body not JSON, expire out of range
+// empty or oversized key, body not JSON or over limits::kMaxBodyBytes, expire out of range
+constexpr int param = 100;
 constexpr int store = 101;  // delivered online, but the offline copy could not be stored
 }  // namespace push_error
 
@@ -40,7 +42,9 @@ class PushService {
  public:
   struct Item {
     std::string key;
-    std::string body;    // the message as JSON text
+    // The message as JSON text, carried as the caller sent it; shared by the items of a batch
+    // that pushes one message to many keys.
+    std::shared_ptr<const std::string> body;
     int64_t expire = 0;  // seconds to keep the offline copy; 0 = online only
   };
   struct Result {
@@ -48,20 +52,20 @@ class PushService {
     int code = 0;  // 0 = ok, else push_error::*
     std::string error;
   };
-  static constexpr int64_t kMaxExpire = 365LL * 24 * 3600;
-  // A pushed message, at most; offline copies are further limited by the message node's
-  // msg.max (64 KiB by default), beyond which the push answers code 101.
-  static constexpr size_t kMaxBodyBytes = 1 << 20;
-
   PushService(ChannelTable& table, CometStats& stats, MessageNodes* store,
-              std::chrono::milliseconds store_timeout, size_t max_key_bytes);
+              std::chrono::milliseconds store_timeout);
 
   // Results in the order of the items. Must run on the executor of `store`.
   boost::asio::awaitable<std::vector<Result>> push(std::vector<Item> items);
 
   int64_t next_mid();
-  // See the fence above. Runs `done` at once when no earlier push is in flight. Same executor.
-  void after_earlier_pushes(std::function<void()> done);
+  // See the fence above. Runs `done(true)` at once when no earlier push is in flight, later
+  // when they have ended; `done(false)` at once when kMaxFenceWaiters already wait (the
+  // resuming client is closed and retries). Same executor.
+  static constexpr size_t kMaxFenceWaiters = 20000;  // one per resuming connection
+  void after_earlier_pushes(std::function<void(bool)> done);
+  // False once this object is gone: work it started checks this after every wait.
+  std::shared_ptr<const bool> alive() const { return lifeline_.token(); }
 
  private:
   void push_finished(uint64_t seq);
@@ -70,11 +74,10 @@ class PushService {
   CometStats& stats_;
   MessageNodes* store_;
   std::chrono::milliseconds store_timeout_;
-  size_t max_key_bytes_;
   TimeId mids_;           // one generator for the process: mids increase per key and across keys
   uint64_t started_ = 0;  // pushes begun, as a sequence
   std::set<uint64_t> in_flight_;  // their numbers, until they end
-  std::vector<std::pair<uint64_t, std::function<void()>>> fence_waiters_;  // (last seq, done)
+  std::vector<std::pair<uint64_t, std::function<void(bool)>>> fence_waiters_;  // (last seq, done)
   Lifeline lifeline_;  // a push frame destroyed after this object must not touch it
 };
 

@@ -1,11 +1,9 @@
-// Resume: the fence, then paged `get` calls to the message nodes.
+// Resume: the fence, then paged `get` calls to the message nodes, bounded in count and bytes.
 #include "comet/resume.hpp"
 
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <nlohmann/json.hpp>
 
@@ -13,6 +11,7 @@
 #include "comet/tcp_protocol.hpp"
 #include "common/message_nodes.hpp"
 #include "common/rpc.hpp"
+#include "common/spawn.hpp"
 
 namespace appmsg::comet {
 
@@ -23,29 +22,53 @@ namespace {
 
 constexpr int kPage = 200;  // messages per get call
 
-Message stored_message(const json& m) {
-  Message out;
-  out.mid = m.at("mid").get<int64_t>();
-  std::string body = m.at("msg").dump();
-  out.new_payload = encode_new(body, out.mid);
-  out.old_payload = encode_old(body, out.mid);
+// A stored message ({"msg":"<body text>","mid":N}) in the format the client wants; the body's
+// bytes are the ones that were pushed.
+std::shared_ptr<const Message> stored_message(const json& m, bool old_format) {
+  auto out = std::make_shared<Message>();
+  out->mid = m.at("mid").get<int64_t>();
+  const auto& body = m.at("msg").get_ref<const std::string&>();
+  if (old_format) {
+    out->old_payload = encode_old(body, out->mid);
+  } else {
+    out->new_payload = encode_new(body, out->mid);
+  }
   return out;
 }
 
-asio::awaitable<void> read_missed(MessageNodes& store, std::string key, int64_t after, int max,
-                                  std::chrono::milliseconds timeout,
-                                  std::function<void(SessionContext::Missed)> done) {
-  std::vector<Message> out;
+struct ReadMissed {
+  MessageNodes& store;               // used only while `alive` (the comet service owns both)
+  std::shared_ptr<const bool> alive;  // PushService's lifeline
+  std::string key;
+  int64_t after;
+  bool old_format;
+  ResumeLimits limits;
+  std::function<void(SessionContext::Missed)> done;
+};
+
+asio::awaitable<void> read_missed(std::shared_ptr<ReadMissed> r) {
+  MessageList out;
+  size_t bytes = 0;
+  bool truncated = false;
   std::string failure;
   try {
-    while (static_cast<int>(out.size()) < max) {
-      json params{{"key", key}, {"mid", after}, {"limit", std::min(kPage, max - (int)out.size())}};
-      auto op = store.call("get", std::move(params), timeout);
+    int64_t after = r->after;
+    while (!truncated && static_cast<int>(out.size()) < r->limits.max_messages) {
+      int want = std::min(kPage, r->limits.max_messages - static_cast<int>(out.size()));
+      json params{{"key", r->key}, {"mid", after}, {"limit", want}};
+      if (!*r->alive) throw std::runtime_error("comet stopping");
+      auto op = r->store.call("get", std::move(params), r->limits.timeout);
       json reply = co_await std::move(op);
       const json& msgs = reply.at("msgs");
       for (const auto& m : msgs) {
-        out.push_back(stored_message(m));
-        after = out.back().mid;
+        auto msg = stored_message(m, r->old_format);
+        if (bytes + msg->bytes() > r->limits.max_bytes) {
+          truncated = true;
+          break;
+        }
+        bytes += msg->bytes();
+        after = msg->mid;
+        out.push_back(std::move(msg));
       }
       if (msgs.empty() || !reply.value("more", false)) break;
     }
@@ -53,31 +76,35 @@ asio::awaitable<void> read_missed(MessageNodes& store, std::string key, int64_t 
     failure = e.what();
   }
   if (!failure.empty()) {
-    spdlog::warn("resume {}: reading the store failed: {}", key, failure);
-    done(std::nullopt);
+    spdlog::warn("resume {}: reading the store failed: {}", r->key, failure);
+    r->done(std::nullopt);
     co_return;
   }
-  if (static_cast<int>(out.size()) >= max) {
-    spdlog::info("resume {}: replaying the oldest {} missed messages only (rpc resume.max)", key,
-                 max);
+  if (truncated || static_cast<int>(out.size()) >= r->limits.max_messages) {
+    spdlog::info("resume {}: replaying the oldest {} missed messages ({} bytes) only "
+                 "([rpc] resume.max, resume.bytes)",
+                 r->key, out.size(), bytes);
   }
-  done(std::move(out));
+  r->done(std::move(out));
 }
 
 }  // namespace
 
-std::function<void(const std::string&, int64_t, std::function<void(SessionContext::Missed)>)>
-make_fetch_missed(asio::any_io_executor control, PushService& push, MessageNodes& store, int max,
-                  std::chrono::milliseconds timeout) {
-  return [control, &push, &store, max, timeout](const std::string& key, int64_t after,
-                                                std::function<void(SessionContext::Missed)> done) {
-    asio::post(control, [control, &push, &store, max, timeout, key, after,
-                         done = std::move(done)]() mutable {
-      push.after_earlier_pushes([control, &store, max, timeout, key = std::move(key), after,
-                                 done = std::move(done)]() mutable {
-        asio::co_spawn(control,
-                       read_missed(store, std::move(key), after, max, timeout, std::move(done)),
-                       asio::detached);
+FetchMissed make_fetch_missed(asio::any_io_executor control, PushService& push,
+                              MessageNodes& store, ResumeLimits limits) {
+  return [control, &push, &store, limits](const std::string& key, int64_t after, bool old_format,
+                                          std::function<void(SessionContext::Missed)> done) {
+    auto read = std::make_shared<ReadMissed>(
+        ReadMissed{store, push.alive(), key, after, old_format, limits, std::move(done)});
+    asio::post(control, [control, &push, read = std::move(read)]() mutable {
+      if (!*read->alive) return read->done(std::nullopt);
+      push.after_earlier_pushes([control, read = std::move(read)](bool ok) mutable {
+        if (!ok) {
+          spdlog::warn("resume {}: too many resumes waiting for the fence; client retries",
+                       read->key);
+          return read->done(std::nullopt);
+        }
+        spawn(control, read_missed(std::move(read)), "resume read");
       });
     });
   };

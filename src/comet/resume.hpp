@@ -1,6 +1,8 @@
 // Resume: reading, for a connection that subscribed with its last mid, the stored messages it
 // missed (SessionContext::fetch_missed). Waits for PushService's fence first, so that no push
-// can slip between the connection joining its channel and the read of the store.
+// can slip between the connection joining its channel and the read of the store. The read is
+// bounded in messages and in bytes ([rpc] resume.max, resume.bytes): the oldest that fit are
+// replayed, and the client resumes from there on its next connection.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
@@ -18,11 +20,17 @@ namespace appmsg::comet {
 
 class PushService;
 
-// The fetch_missed hook. Runs its work on `control` (the executor of `push` and `store`, both
-// of which must outlive every call); reads at most `max` messages, oldest first, in pages, each
-// call bounded by `timeout`.
-std::function<void(const std::string&, int64_t, std::function<void(SessionContext::Missed)>)>
-make_fetch_missed(boost::asio::any_io_executor control, PushService& push, MessageNodes& store,
-                  int max, std::chrono::milliseconds timeout);
+struct ResumeLimits {
+  int max_messages = 500;
+  size_t max_bytes = 4 << 20;
+  std::chrono::milliseconds timeout{2000};  // one get call
+};
+
+using FetchMissed = decltype(SessionContext::fetch_missed);
+
+// The fetch_missed hook. Runs its work on `control` (the executor of `push` and `store`); a
+// read still running when `push` is destroyed stops at its next step without touching either.
+FetchMissed make_fetch_missed(boost::asio::any_io_executor control, PushService& push,
+                              MessageNodes& store, ResumeLimits limits);
 
 }  // namespace appmsg::comet

@@ -9,9 +9,11 @@
 #include <vector>
 
 #include "comet/channel_table.hpp"
+#include "comet/resume_merge.hpp"
 #include "comet/comet_config.hpp"
 #include "comet/comet_stats.hpp"
 #include "comet/tcp_protocol.hpp"
+#include "common/limits.hpp"
 
 namespace appmsg::comet {
 
@@ -29,20 +31,22 @@ struct SessionContext {
   // every push that might have missed the connection has been stored (PushService's fence);
   // nullopt when the store cannot be read. `done` may be called on any thread. Unset: no
   // store, and a resume request is served as a plain subscribe.
-  using Missed = std::optional<std::vector<Message>>;
-  std::function<void(const std::string& key, int64_t after, std::function<void(Missed)> done)>
+  using Missed = std::optional<MessageList>;
+  // `old_format`: the payload the connection wants (only that one is encoded).
+  std::function<void(const std::string& key, int64_t after, bool old_format,
+                     std::function<void(Missed)> done)>
       fetch_missed;
 
   CommandLimits command_limits() const {
     CommandLimits l;
-    l.max_arg_bytes = std::max<size_t>(config.max_key_bytes, 256);
+    l.max_arg_bytes = 256;  // a key (limits::kMaxKeyBytes) or a token
     return l;
   }
   SubLimits sub_limits() const {
     SubLimits l;
     l.min_heartbeat = config.min_heartbeat;
     l.max_heartbeat = config.max_heartbeat;
-    l.max_key_bytes = config.max_key_bytes;
+    l.max_key_bytes = limits::kMaxKeyBytes;
     return l;
   }
 };

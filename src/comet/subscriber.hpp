@@ -6,6 +6,7 @@
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -13,6 +14,8 @@
 namespace appmsg::comet {
 
 struct Message {
+  // What the connection counts against its resume buffer (the larger payload).
+  size_t bytes() const { return std::max(new_payload.size(), old_payload.size()); }
   int64_t mid = 0;
   std::string new_payload;  // {"msg":<body>,"mid":N,"gid":0}
   std::string old_payload;  // {"msg":"<body as a string>","mid":N,"gid":0}; empty when no
@@ -38,7 +41,7 @@ class Subscriber {
   // The executor the connection lives on, and delivery for a caller already running there
   // (a batch push hands each executor all its deliveries in one job).
   virtual boost::asio::any_io_executor executor() = 0;
-  virtual void deliver_here(const Message& msg) = 0;
+  virtual void deliver_here(const std::shared_ptr<const Message>& msg) = 0;
   virtual void close(CloseReason reason) = 0;
   // True when the client wants the old message format (it sent no version); fixed before the
   // connection joins its channel, so any thread may read it.

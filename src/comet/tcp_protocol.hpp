@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "common/json_text.hpp"
+#include "common/limits.hpp"
 
 namespace appmsg::comet {
 
@@ -83,7 +84,7 @@ class CommandParser {
 struct SubLimits {
   int min_heartbeat = 30;         // the original's minimum, in seconds
   int max_heartbeat = 3600;       // W3: a dead socket is held at most an hour
-  size_t max_key_bytes = 256;     // keys are short ids; session ids are <= 64 chars (W16)
+  size_t max_key_bytes = limits::kMaxKeyBytes;  // session ids are <= 64 chars (W16)
   size_t max_token_bytes = 256;   // tokens are short random strings
   size_t max_version_bytes = 32;  // versions look like "1.0.4"
 };
@@ -114,8 +115,8 @@ std::optional<SubRequest> parse_sub_query(
 inline constexpr std::string_view kReplyHeartbeat = "+h\r\n", kReplyParam = "-p\r\n",
                                   kReplyAuth = "-a\r\n", kReplyChannel = "-c\r\n";
 
-// compact_json (common/json_text.hpp) checks and compacts a push body once.
-using ::appmsg::compact_json;
+// is_json (common/json_text.hpp) checks a push body once; it is then carried as it is.
+using ::appmsg::is_json;
 
 // Message payloads (spec 1.6, TV3): common/json_text.hpp.
 using ::appmsg::encode_new;

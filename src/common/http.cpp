@@ -1,6 +1,8 @@
 // Request helpers: query/form decoding, JSON and JSONP responses.
 #include "common/http.hpp"
 
+#include "common/json_text.hpp"
+
 #include <strings.h>
 
 #include <limits>
@@ -141,7 +143,8 @@ HttpResponse json_text_response(std::string json_text, const HttpRequest* jsonp_
   r.body.reserve(callback.size() + json_text.size() + 2);
   r.body.append(callback);
   r.body += '(';
-  r.body += json_text;
+  // U+2028/U+2029 end a line inside an older JavaScript string literal: escaped, the same value.
+  r.body += escape_js_separators(std::move(json_text));
   r.body += ')';
   return r;
 }

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -23,6 +24,8 @@ struct HttpRequest {
   HttpFields headers;
   std::string body;
   std::string remote_address;  // "ip:port"
+  // When the whole request had been read: the start of its one deadline, queueing included.
+  std::chrono::steady_clock::time_point received{};
 
   // First value of a query parameter, else of a form field (the first of repeated ones wins).
   std::optional<std::string_view> param(std::string_view name) const;

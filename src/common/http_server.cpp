@@ -199,6 +199,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   asio::awaitable<HttpResponse> handle(http::request<http::string_body>& msg) {
     HttpRequest req;
+    req.received = Clock::now();
     req.method = std::string(msg.method_string());
     req.target = std::string(msg.target());
     auto q = req.target.find('?');
@@ -357,6 +358,22 @@ asio::awaitable<void> HttpServer::stop(std::chrono::milliseconds grace) {
 size_t HttpServer::connections() const {
   std::lock_guard lock(impl_->mu);
   return impl_->sessions.size();
+}
+
+std::vector<std::string> listen_stats(HttpServer& server, const std::vector<std::string>& binds,
+                                      bool configured, const std::string& advertise_host) {
+  std::vector<std::string> out;
+  for (auto& bind : binds) {
+    try {
+      out.push_back(advertised_address(bind, server.listen(bind), advertise_host));
+    } catch (const std::exception& e) {
+      if (configured) throw;
+      spdlog::warn("stats: the default listener {} is not free ({}); running without it (set "
+                   "[base] stat.bind to serve /stat and /metrics)",
+                   bind, e.what());
+    }
+  }
+  return out;
 }
 
 }  // namespace appmsg

@@ -78,4 +78,11 @@ std::pair<std::string, uint16_t> split_host_port(const std::string& address);
 std::string advertised_address(const std::string& bind, uint16_t port,
                                const std::string& advertise_host);
 
+// Binds each of a stats listener's addresses and returns what to publish. A bind the operator
+// configured (`configured`) must succeed (throws); a default one that is busy (several nodes of
+// one daemon on a host, each from an original config that names no stats listener) is skipped
+// with a warning, so that it can never stop a node from starting.
+std::vector<std::string> listen_stats(HttpServer& server, const std::vector<std::string>& binds,
+                                      bool configured, const std::string& advertise_host);
+
 }  // namespace appmsg

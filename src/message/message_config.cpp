@@ -26,16 +26,14 @@ std::vector<Source> sources(const Config& c, std::string_view section) {
 MessageConfig MessageConfig::load(const Config& c) {
   MessageConfig o;
   o.rpc_bind = c.get_list("base", "rpc.bind", o.rpc_bind);
-  o.stat_bind = c.get_list("base", "stat.bind", o.stat_bind);
+  // The original's pprof.bind (a per-node listener in every original message.conf) stands in.
+  o.stat_bind_set = c.has("base", "stat.bind") || c.has("base", "pprof.bind");
+  o.stat_bind = c.get_list("base", "stat.bind", c.get_list("base", "pprof.bind", o.stat_bind));
   o.weight = c.get_positive("base", "weight", o.weight);
   o.advertise = c.get_string("base", "advertise", o.advertise);
   o.rpc_secret = c.get_string("rpc", "secret", o.rpc_secret);
   o.type = c.get_string("storage", "type", o.type);
   if (o.type != "redis" && o.type != "mysql") c.fail("storage", "type", "use redis or mysql");
-  o.max_key_bytes =
-      static_cast<size_t>(c.get_positive("storage", "key.max", static_cast<int>(o.max_key_bytes)));
-  o.max_msg_bytes =
-      static_cast<size_t>(c.get_size("storage", "msg.max", static_cast<int64_t>(o.max_msg_bytes)));
   o.max_get = c.get_positive("storage", "get.max", o.max_get);
 
   o.store = static_cast<int>(c.get_int("redis", "store", o.store));
@@ -68,7 +66,8 @@ std::vector<std::string> MessageConfig::ignored_keys(const Config& c) {
   auto out = ignored_key_warnings(
       c, {
              {"base", "user", "run the daemon as the wanted user (systemd User=) instead"},
-             {"base", "pprof.bind", "a Go profiler; /metrics is on stat.bind"},
+             {"storage", "key.max", "keys are limited to 255 bytes in every daemon"},
+             {"storage", "msg.max", "bodies are limited to 65,535 bytes in every daemon"},
              {"redis", "timeout", "connections are persistent and pipelined (see command.timeout)"},
              {"redis", "idle", "one pipelined connection per shard"},
              {"redis", "active", "one pipelined connection per shard"},

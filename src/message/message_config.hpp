@@ -19,16 +19,14 @@ struct Source {
 struct MessageConfig {
   // [base]
   std::vector<std::string> rpc_bind{"localhost:8070"};
-  std::vector<std::string> stat_bind{"localhost:8172"};
+  std::vector<std::string> stat_bind{"localhost:8170"};  // the original pprof.bind default
+  bool stat_bind_set = false;  // from the file: a bind failure stops start-up
   int weight = 1;
   std::string advertise;  // host published in ZooKeeper instead of the binds' hosts
   // [rpc]
   std::string rpc_secret;
   // [storage]
   std::string type = "redis";
-  size_t max_key_bytes = 255;    // [storage] key.max
-  size_t max_msg_bytes = 65535;  // [storage] msg.max (the MySQL blob)
-  int64_t max_expire = 365LL * 24 * 3600;
   int max_get = 1000;  // messages per get, at most
   // [redis]
   int store = 20;                                  // messages kept per key (0 keeps none)

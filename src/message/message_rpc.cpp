@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/json_text.hpp"
+#include "common/limits.hpp"
 #include "common/rpc.hpp"
 #include "message/message_stats.hpp"
 
@@ -19,19 +20,18 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 constexpr int64_t kMaxMid = (1LL << 53) - 1;  // exact as a Redis score and a JS number
-constexpr int kMaxDepth = 64;                 // nesting of a msg sent as a JSON value
 
 [[noreturn]] void bad(MessageStats& stats, const std::string& why) {
   stats.param_errors.fetch_add(1, std::memory_order_relaxed);
   throw RpcError(message_error::param, why);
 }
 
-std::string key_of(const json& p, const MessageConfig& cfg, MessageStats& stats) {
+std::string key_of(const json& p, MessageStats& stats) {
   if (!p.is_object()) bad(stats, "params must be an object");
   auto k = p.find("key");
   if (k == p.end() || !k->is_string() || k->get<std::string>().empty())
     bad(stats, "key is required");
-  if (k->get<std::string>().size() > cfg.max_key_bytes) bad(stats, "key too long");
+  if (k->get<std::string>().size() > limits::kMaxKeyBytes) bad(stats, "key too long");
   return k->get<std::string>();
 }
 
@@ -44,26 +44,21 @@ int64_t int_of(const json& p, const char* name, int64_t def) {
 }
 
 // One item of a save: checked and turned into what the store keeps.
-StoredMessage stored(const json& p, const MessageConfig& cfg, MessageStats& stats) {
+StoredMessage stored(const json& p, MessageStats& stats) {
   StoredMessage m;
-  m.key = key_of(p, cfg, stats);
+  m.key = key_of(p, stats);
+  // The body travels as JSON text (a string) and is stored as those bytes: checked, never
+  // rewritten, so what a reader gets back is what was pushed.
   auto msg = p.find("msg");
-  if (msg == p.end() || msg->is_null()) bad(stats, "msg is required");
-  if (msg->is_string()) {  // JSON text: checked and compacted without building a document
-    const auto& text = msg->get_ref<const std::string&>();
-    if (text.size() > cfg.max_msg_bytes) bad(stats, "msg too large");
-    auto compact = compact_json(text);
-    if (!compact) bad(stats, "msg is not JSON");
-    m.msg = std::move(*compact);
-  } else {  // a value: dump() recurses per level, so the depth is checked first
-    if (json_depth(*msg, kMaxDepth) > kMaxDepth) bad(stats, "msg nested too deeply");
-    m.msg = msg->dump(-1, ' ', false, json::error_handler_t::replace);
-  }
-  if (m.msg.size() > cfg.max_msg_bytes) bad(stats, "msg too large");
+  if (msg == p.end() || !msg->is_string()) bad(stats, "msg is required, as JSON text");
+  const auto& text = msg->get_ref<const std::string&>();
+  if (text.size() > limits::kMaxBodyBytes) bad(stats, "msg too large");
+  if (!is_json(text)) bad(stats, "msg is not JSON");
+  m.msg = text;
   m.mid = int_of(p, "mid", -1);
   if (m.mid < 0 || m.mid > kMaxMid) bad(stats, "mid out of range");
   int64_t expire = int_of(p, "expire", 0);
-  if (expire <= 0 || expire > cfg.max_expire) bad(stats, "expire out of range");
+  if (expire <= 0 || expire > limits::kMaxExpireSeconds) bad(stats, "expire out of range");
   m.expire_at = static_cast<int64_t>(std::time(nullptr)) + expire;
   return m;
 }
@@ -83,7 +78,7 @@ void add_message_rpc(HttpRouter& router, const MessageConfig& cfg, MessageStore&
   const std::string& secret = cfg.rpc_secret;
 
   add_rpc_method(router, "save", secret, [&](const json& p) -> asio::awaitable<json> {
-    std::vector<StoredMessage> items{stored(p, cfg, stats)};
+    std::vector<StoredMessage> items{stored(p, stats)};
     auto started = Clock::now();
     auto op = store.save(std::move(items));
     auto errors = co_await std::move(op);
@@ -106,7 +101,7 @@ void add_message_rpc(HttpRouter& router, const MessageConfig& cfg, MessageStore&
     const auto& list = p["items"];
     for (size_t i = 0; i < list.size(); ++i) {
       try {
-        items.push_back(stored(list[i], cfg, stats));
+        items.push_back(stored(list[i], stats));
         index.push_back(i);
       } catch (const RpcError& e) {
         errors.push_back({{"index", i}, {"code", e.code()}, {"message", e.what()}});
@@ -129,7 +124,7 @@ void add_message_rpc(HttpRouter& router, const MessageConfig& cfg, MessageStore&
   });
 
   add_rpc_method(router, "get", secret, [&](const json& p) -> asio::awaitable<json> {
-    std::string key = key_of(p, cfg, stats);
+    std::string key = key_of(p, stats);
     int64_t after = int_of(p, "mid", 0);
     if (after < 0) bad(stats, "mid must not be negative");
     int64_t limit = int_of(p, "limit", cfg.max_get);
@@ -149,17 +144,15 @@ void add_message_rpc(HttpRouter& router, const MessageConfig& cfg, MessageStore&
       throw RpcError(message_error::storage, failure);
     }
     stats.gets.fetch_add(1, std::memory_order_relaxed);
+    // Each body as the text that was stored (a JSON string here), so that no parse on the way
+    // can reorder its keys or change its escapes.
     json msgs = json::array();
-    for (auto& [mid, msg] : r.messages) {
-      json value = json::parse(msg, nullptr, false);
-      if (value.is_discarded()) continue;
-      msgs.push_back({{"msg", std::move(value)}, {"mid", mid}, {"gid", 0}});
-    }
+    for (auto& [mid, msg] : r.messages) msgs.push_back({{"msg", std::move(msg)}, {"mid", mid}});
     co_return json{{"msgs", std::move(msgs)}, {"more", r.more}};
   });
 
   add_rpc_method(router, "delete", secret, [&](const json& p) -> asio::awaitable<json> {
-    std::string key = key_of(p, cfg, stats);
+    std::string key = key_of(p, stats);
     std::string failure;
     try {
       auto op = store.remove(std::move(key));

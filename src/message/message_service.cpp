@@ -67,8 +67,7 @@ asio::awaitable<void> MessageService::start() {
   HttpServerOptions stat_opts;
   stat_opts.name = "message stat";
   stat_server_ = std::make_unique<HttpServer>(io_.get_executor(), stat_opts, stat_router_);
-  for (auto& b : cfg_.stat_bind)
-    stat_addresses_.push_back(advertised_address(b, stat_server_->listen(b), cfg_.advertise));
+  stat_addresses_ = listen_stats(*stat_server_, cfg_.stat_bind, cfg_.stat_bind_set, cfg_.advertise);
   zk_->start();
   registration_ = zk_->register_ephemeral(cfg_.zk_path + "/", registration_data(), true);
   spdlog::info("message: {} store; registering under {} in ZooKeeper {}", cfg_.type, cfg_.zk_path,

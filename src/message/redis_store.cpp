@@ -8,8 +8,12 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <ctime>
+#include <charconv>
 #include <map>
 #include <nlohmann/json.hpp>
+
+#include "common/json_text.hpp"
+#include "common/spawn.hpp"
 
 namespace appmsg::message {
 
@@ -34,14 +38,23 @@ int64_t now_unix() {
   return static_cast<int64_t>(std::time(nullptr));
 }
 
-// A member's expiry; nullopt when it is not our JSON (it is then treated as garbage).
+// A member's expiry and its body's text, as stored; nullopt when it is not our layout
+// ({"msg":<body>,"expire":N[,"mid":N]}, the original's first two fields in its order), which is
+// then treated as garbage. The body is cut out of the member, not parsed and re-written, so its
+// key order and escapes are the ones that were pushed.
 std::optional<std::pair<int64_t, std::string>> parse_member(const std::string& member) {
-  auto j = json::parse(member, nullptr, false);
-  if (!j.is_object() || !j.contains("msg") || !j.contains("expire") ||
-      !j["expire"].is_number_integer()) {
-    return std::nullopt;
-  }
-  return std::make_pair(j["expire"].get<int64_t>(), j["msg"].dump());
+  auto members = object_members(member);
+  if (!members || members->size() < 2) return std::nullopt;
+  std::string_view msg_key = (*members)[0].first;
+  auto [expire_key, expire] = (*members)[1];
+  if (msg_key != "\"msg\"" || expire_key != "\"expire\"") return std::nullopt;
+  int64_t at = 0;
+  auto [end, ec] = std::from_chars(expire.data(), expire.data() + expire.size(), at);
+  if (ec != std::errc() || end != expire.data() + expire.size()) return std::nullopt;
+  // The body with any whitespace the caller put around it: from after the colon to the comma.
+  const char* from = member.data() + member.find(':') + 1;
+  const char* to = member.data() + member.rfind(',', expire_key.data() - member.data());
+  return std::make_pair(at, std::string(from, to));
 }
 
 }  // namespace
@@ -121,56 +134,76 @@ asio::awaitable<std::vector<std::optional<std::string>>> RedisStore::save(
   co_return errors;
 }
 
+// Reads up to `limit` live messages after `after_mid`. Expired or foreign members are skipped
+// (and removed in the background), and the read goes on past them, so that a key whose oldest
+// entries have expired still returns its newer messages in one page.
 asio::awaitable<GetResult> RedisStore::get(std::string key, int64_t after_mid, int limit) {
+  auto alive = lifeline_.token();
   auto& client = shards_.for_key(key);
   const std::string shard = shards_.shard_name(key);
-  auto started = std::chrono::steady_clock::now();
-  Command cmd{"ZRANGEBYSCORE", key, "(" + std::to_string(after_mid), "+inf", "WITHSCORES",
-              "LIMIT",         "0", std::to_string(limit + 1)};
-  RedisReply reply;
-  try {
-    auto op = client.command(std::move(cmd));
-    reply = co_await std::move(op);
-  } catch (...) {
-    report(shard, started, false);
-    throw;
-  }
-  report(shard, started, !reply.is_error());
-  if (reply.is_error()) throw std::runtime_error("redis: " + reply.str);
   GetResult out;
   std::vector<std::string> expired;
-  const int64_t now = now_unix();
-  size_t raw = reply.elements.size() / 2;
-  for (size_t i = 0; i + 1 < reply.elements.size(); i += 2) {
-    const std::string& mid_text = reply.elements[i + 1].str;
-    auto parsed = parse_member(reply.elements[i].str);
-    if (!parsed || parsed->first < now) {  // visible while now <= expire
-      expired.push_back(reply.elements[i].str);
-      continue;
+  std::string from = "(" + std::to_string(after_mid);
+  // Each round asks for what is still missing plus one (to know whether more remain); members
+  // skipped in a round are made up in the next. Bounded: a round that returns fewer than asked
+  // has reached the end of the key.
+  while (true) {
+    const size_t want = static_cast<size_t>(limit) - out.messages.size() + 1;
+    Command cmd{"ZRANGEBYSCORE", key, from, "+inf", "WITHSCORES", "LIMIT", "0",
+                std::to_string(want)};
+    auto started = std::chrono::steady_clock::now();
+    RedisReply reply;
+    try {
+      auto op = client.command(std::move(cmd));
+      reply = co_await std::move(op);
+    } catch (...) {
+      if (*alive) report(shard, started, false);
+      throw;
     }
-    if (static_cast<int>(out.messages.size()) == limit) break;
-    out.messages.emplace_back(std::stoll(mid_text), std::move(parsed->second));
+    if (!*alive) throw std::runtime_error("message store stopping");
+    report(shard, started, !reply.is_error());
+    if (reply.is_error()) throw std::runtime_error("redis: " + reply.str);
+    const int64_t now = now_unix();
+    const size_t got = reply.elements.size() / 2;
+    for (size_t i = 0; i + 1 < reply.elements.size(); i += 2) {
+      const std::string& mid_text = reply.elements[i + 1].str;
+      from = "(" + mid_text;
+      auto parsed = parse_member(reply.elements[i].str);
+      if (!parsed || parsed->first < now) {  // visible while now <= expire
+        expired.push_back(reply.elements[i].str);
+        continue;
+      }
+      if (static_cast<int>(out.messages.size()) == limit) {
+        out.more = true;
+        break;
+      }
+      out.messages.emplace_back(std::stoll(mid_text), std::move(parsed->second));
+    }
+    if (out.more || got < want) break;
   }
-  out.more = raw > static_cast<size_t>(limit);
-  if (!expired.empty()) {
-    // Removed in the background: the caller does not wait for the cleanup.
-    Command zrem{"ZREM", key};
-    zrem.insert(zrem.end(), expired.begin(), expired.end());
-    asio::co_spawn(
-        ex_,
-        [&client, zrem = std::move(zrem),
-         alive = lifeline_.token()]() mutable -> asio::awaitable<void> {
-          if (!*alive) co_return;  // the store (and its clients) are gone
-          try {
-            auto op = client.command(std::move(zrem));
-            co_await std::move(op);
-          } catch (const std::exception&) {
-            // The next read or the sweep finds them again.
-          }
-        },
-        asio::detached);
-  }
+  if (!expired.empty()) remove_members(client, std::move(key), std::move(expired));
   co_return out;
+}
+
+void RedisStore::remove_members(RedisClient& client, std::string key,
+                                std::vector<std::string> members) {
+  // Removed in the background: the caller does not wait for the cleanup.
+  Command zrem{"ZREM", std::move(key)};
+  zrem.insert(zrem.end(), std::make_move_iterator(members.begin()),
+              std::make_move_iterator(members.end()));
+  spawn(
+      ex_,
+      [&client, zrem = std::move(zrem), alive = lifeline_.token()]() mutable
+      -> asio::awaitable<void> {
+        if (!*alive) co_return;  // the store (and its clients) are gone
+        try {
+          auto op = client.command(std::move(zrem));
+          co_await std::move(op);
+        } catch (const std::exception&) {
+          // The next read or the sweep finds them again.
+        }
+      },
+      "redis store: removing expired members");
 }
 
 asio::awaitable<void> RedisStore::remove(std::string key) {

@@ -38,6 +38,7 @@ class RedisStore : public MessageStore {
 
  private:
   boost::asio::awaitable<void> sweep_loop();
+  void remove_members(RedisClient& client, std::string key, std::vector<std::string> members);
 
   boost::asio::any_io_executor ex_;
   MessageConfig cfg_;

@@ -6,14 +6,17 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <cctype>
+#include <map>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "common/http_server.hpp"
 #include "common/json_text.hpp"
+#include "common/limits.hpp"
+#include "common/spawn.hpp"
 #include "common/rpc.hpp"
 #include "web/api_codes.hpp"
 #include "web/web_context.hpp"
@@ -76,32 +79,41 @@ HttpResponse unauthorised(WebContext& ctx, const std::string& route) {
   return r;
 }
 
+// A push's one deadline: [rpc] timeout from the moment its request had been read.
+CometNode::Clock::time_point deadline_of(WebContext& ctx, const HttpRequest& req) {
+  auto from = req.received == CometNode::Clock::time_point{} ? CometNode::Clock::now() : req.received;
+  return from + ctx.config.rpc_timeout;
+}
+
+// `data` of a push answer: the mid when the comet assigned one (0 and 1004).
+json push_data(const PushResult& r) {
+  return r.ret == kOk || r.ret == kNotStored ? json{{"mid", r.mid}} : json(nullptr);
+}
+
 asio::awaitable<HttpResponse> push_private(WebContext& ctx, std::string route,
                                            const HttpRequest& req) {
   if (!authorised(ctx, req)) co_return unauthorised(ctx, route);
   std::string key(req.query_param("key"));
   int64_t expire = 0;
-  if (key.empty() || !parse_expire(req.query_param("expire"), expire)) {
+  if (key.empty() || key.size() > limits::kMaxKeyBytes ||
+      !parse_expire(req.query_param("expire"), expire) || expire > limits::kMaxExpireSeconds) {
     co_return answer(ctx, route, kParamErr);
   }
-  // W-27, W-28: the message is checked here (non-empty, JSON, bounded), not left to the comet.
-  if (req.body.empty() || req.body.size() > ctx.config.max_body_bytes) {
+  // W-27, W-28: the message is checked here, once (non-empty, JSON, bounded), then carried as
+  // the bytes that came.
+  if (req.body.empty() || req.body.size() > ctx.config.max_body_bytes || !is_json(req.body)) {
     co_return answer(ctx, route, kParamErr);
   }
-  auto msg = compact_json(req.body);
-  if (!msg) co_return answer(ctx, route, kParamErr);
   auto node = ctx.comets->snapshot()->node_for(key);
   if (!node) co_return answer(ctx, route, kNoNode);
-  auto op = node->push(key, std::move(*msg), expire);
+  auto msg = std::make_shared<const std::string>(req.body);
+  auto op = node->push(key, std::move(msg), expire, deadline_of(ctx, req));
   PushResult r = co_await std::move(op);
-  if (r.ret) {
-    spdlog::debug("{} {}: comet {}: {}", route, key, node->name(), r.error);
-    co_return answer(ctx, route, r.ret);
-  }
-  co_return answer(ctx, route, kOk, json{{"mid", r.mid}});
+  if (r.ret) spdlog::debug("{} {}: comet {}: {}", route, key, node->name(), r.error);
+  co_return answer(ctx, route, r.ret, push_data(r));
 }
 
-// Waits for a number of detached jobs on web's one thread.
+// Waits for a number of jobs on web's one thread.
 struct Countdown {
   explicit Countdown(asio::any_io_executor ex, size_t n)
       : remaining(n), done(ex, std::chrono::steady_clock::time_point::max()) {}
@@ -112,26 +124,49 @@ struct Countdown {
   asio::steady_timer done;
 };
 
+// {"k":[keys...],"m":<message>}: the keys are read from a parse of the body, the message is
+// cut out of the body's text, so that it is carried as it came.
+struct MultiPush {
+  std::vector<std::string> keys;
+  std::shared_ptr<const std::string> msg;
+};
+
+std::optional<MultiPush> parse_multi(const std::string& body, size_t max_keys, size_t max_msg) {
+  if (!is_json(body)) return std::nullopt;
+  auto members = object_members(body);
+  if (!members) return std::nullopt;
+  MultiPush out;
+  bool have_keys = false;
+  for (auto& [name, value] : *members) {
+    if (name == "\"m\"" && !out.msg) {
+      if (value.size() > max_msg) return std::nullopt;
+      out.msg = std::make_shared<const std::string>(value);
+    } else if (name == "\"k\"" && !have_keys) {
+      have_keys = true;
+      json k = json::parse(value, nullptr, false);
+      if (!k.is_array() || k.empty() || k.size() > max_keys) return std::nullopt;
+      for (auto& key : k) {
+        if (!key.is_string()) return std::nullopt;
+        auto& text = key.get_ref<const std::string&>();
+        if (text.empty() || text.size() > limits::kMaxKeyBytes) return std::nullopt;
+        out.keys.push_back(text);
+      }
+    }
+  }
+  if (!have_keys || !out.msg) return std::nullopt;
+  return out;
+}
+
 asio::awaitable<HttpResponse> push_multi(WebContext& ctx, std::string route,
                                          const HttpRequest& req) {
   if (!authorised(ctx, req)) co_return unauthorised(ctx, route);
   int64_t expire = 0;
-  if (!parse_expire(req.query_param("expire"), expire)) co_return answer(ctx, route, kParamErr);
-  json body = json::parse(req.body, nullptr, false);
-  if (!body.is_object() || !body.contains("k") || !body["k"].is_array() || !body.contains("m")) {
+  if (!parse_expire(req.query_param("expire"), expire) || expire > limits::kMaxExpireSeconds) {
     co_return answer(ctx, route, kParamErr);
   }
-  const json& k = body["k"];
-  if (k.empty() || k.size() > ctx.config.max_batch_keys) co_return answer(ctx, route, kParamErr);
-  std::vector<std::string> keys;
-  for (auto& key : k) {
-    if (!key.is_string() || key.get<std::string>().empty()) co_return answer(ctx, route, kParamErr);
-    keys.push_back(key.get<std::string>());
-  }
-  if (json_depth(body["m"], 64) > 64) co_return answer(ctx, route, kParamErr);
-  std::string msg = body["m"].dump(-1, ' ', false, json::error_handler_t::replace);
-  if (msg.size() > ctx.config.max_body_bytes) co_return answer(ctx, route, kParamErr);
-
+  auto parsed = parse_multi(req.body, ctx.config.max_batch_keys, ctx.config.max_body_bytes);
+  if (!parsed) co_return answer(ctx, route, kParamErr);
+  auto& keys = parsed->keys;
   auto snap = ctx.comets->snapshot();
   if (snap->nodes.empty()) co_return answer(ctx, route, kNoNode);
   // Group the keys by comet, remembering each key's place in the request.
@@ -148,27 +183,35 @@ asio::awaitable<HttpResponse> push_multi(WebContext& ctx, std::string route,
   }
   auto ex = co_await asio::this_coro::executor;
   auto countdown = std::make_shared<Countdown>(ex, groups.size());
+  const auto deadline = deadline_of(ctx, req);
   for (auto& [node, group] : groups) {
-    asio::co_spawn(
+    // Each comet's share goes through that comet's queue, under the request's deadline.
+    spawn(
         ex,
-        [node, group, msg, expire, countdown, results]() -> asio::awaitable<void> {
-          auto op = node->push_keys(group.first, msg, expire);
+        [](std::shared_ptr<CometNode> node, std::vector<std::string> group_keys,
+           std::vector<size_t> index, std::shared_ptr<const std::string> msg, int64_t expire,
+           CometNode::Clock::time_point deadline, std::shared_ptr<Countdown> countdown,
+           std::shared_ptr<std::vector<PushResult>> results) -> asio::awaitable<void> {
+          auto op = node->push_keys(std::move(group_keys), std::move(msg), expire, deadline);
           auto rs = co_await std::move(op);
-          for (size_t j = 0; j < rs.size(); ++j) (*results)[group.second[j]] = std::move(rs[j]);
+          for (size_t j = 0; j < rs.size(); ++j) (*results)[index[j]] = std::move(rs[j]);
           countdown->one_done();
-        },
-        asio::detached);
+        }(node, group.first, group.second, parsed->msg, expire, deadline, countdown, results),
+        "batch push to comet " + node->name());
   }
   if (countdown->remaining > 0) {
     auto wait = countdown->done.async_wait(asio::as_tuple(asio::use_awaitable));
     co_await std::move(wait);
   }
-  json failed = json::array(), mids = json::array();
+  json failed = json::array(), mids = json::array(), rets = json::array();
   for (size_t i = 0; i < keys.size(); ++i) {
-    if ((*results)[i].ret) failed.push_back(keys[i]);
-    mids.push_back((*results)[i].mid);
+    const auto& r = (*results)[i];
+    if (r.ret) failed.push_back(keys[i]);
+    mids.push_back(r.mid);
+    rets.push_back(r.ret);
   }
-  co_return answer(ctx, route, kOk, json{{"fk", std::move(failed)}, {"mids", std::move(mids)}});
+  co_return answer(ctx, route, kOk,
+                   json{{"fk", std::move(failed)}, {"mids", std::move(mids)}, {"rets", std::move(rets)}});
 }
 
 asio::awaitable<HttpResponse> msg_del(WebContext& ctx, std::string route, const HttpRequest& req) {

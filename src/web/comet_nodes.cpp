@@ -5,10 +5,10 @@
 
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "common/spawn.hpp"
 #include "common/zk_client.hpp"
 #include "web/api_codes.hpp"
 
@@ -76,134 +76,50 @@ int ret_for_rpc_error(const RpcError& e) {
   return e.code() == kCometParamError ? kParamErr : kInternalErr;
 }
 
+// ---------------------------------------------------------------------------------------------
+// CometNode
+
 namespace {
 
-// push_batch's answer {"results":[{"mid":N} | {"mid":N,"code":C,"error":E}, ...]} into `out`
-// (one per item, in order). Throws json::exception when it has another shape.
-void read_results(const json& reply, std::vector<PushResult>& out) {
-  const json& rs = reply.at("results");
-  for (size_t i = 0; i < out.size() && i < rs.size(); ++i) {
-    out[i].mid = rs[i].value("mid", int64_t{0});
-    if (int code = rs[i].value("code", 0)) {
-      out[i].ret = code == kCometParamError ? kParamErr : kInternalErr;
-      out[i].error = rs[i].value("error", std::string());
-    }
-  }
-}
-
-void fail_all(std::vector<PushResult>& out, int ret, const std::string& why) {
-  for (auto& r : out) r = PushResult{ret, 0, why};
+// One call through a shared client: the frame holds the client, whatever happens to the node.
+asio::awaitable<json> call_comet(std::shared_ptr<RpcClient> rpc, std::string method, json params,
+                                 std::chrono::milliseconds deadline) {
+  auto op = rpc->call(std::move(method), std::move(params), deadline);
+  co_return co_await std::move(op);
 }
 
 }  // namespace
 
-// ---------------------------------------------------------------------------------------------
-// CometNode
-
-CometNode::CometNode(asio::any_io_executor ex, std::string name, CometInfo info, std::string secret,
-                     std::chrono::milliseconds timeout)
-    : ex_(ex),
-      name_(std::move(name)),
+CometNode::CometNode(asio::any_io_executor ex, std::string name, CometInfo info, std::string secret)
+    : name_(std::move(name)),
       info_(std::move(info)),
-      timeout_(timeout),
-      rpc_(ex, RpcClientOptions{info_.rpc.front(), std::move(secret)}) {}
+      rpc_(std::make_shared<RpcClient>(ex, RpcClientOptions{info_.rpc.front(), std::move(secret)})),
+      queue_(std::make_shared<CometPushQueue>(
+          ex, name_, [rpc = rpc_](std::string method, json params, std::chrono::milliseconds d) {
+            return call_comet(rpc, std::move(method), std::move(params), d);
+          })) {}
 
-asio::awaitable<PushResult> CometNode::push(std::string key, std::string msg, int64_t expire) {
-  if (queue_.size() >= kMaxQueued) {
-    ++queue_full;
-    ++push_errors;
-    log_failure(std::to_string(queue_.size()) + " pushes waiting; refusing more");
-    co_return PushResult{kInternalErr, 0, "comet queue full"};
-  }
-  auto init = [this, &key, &msg, expire](auto handler) {
-    queue_.push_back({std::move(key), std::move(msg), expire, std::move(handler)});
-    pump();
-  };
-  auto op = asio::async_initiate<const asio::use_awaitable_t<>&, void(PushResult)>(
-      init, asio::use_awaitable);
+asio::awaitable<PushResult> CometNode::push(std::string key, std::shared_ptr<const std::string> msg,
+                                            int64_t expire, Clock::time_point deadline) {
+  auto self = shared_from_this();
+  std::vector<std::string> keys{std::move(key)};
+  auto op = queue_->push(std::move(keys), std::move(msg), expire, deadline);
+  auto results = co_await std::move(op);
+  co_return std::move(results.front());
+}
+
+asio::awaitable<std::vector<PushResult>> CometNode::push_keys(
+    std::vector<std::string> keys, std::shared_ptr<const std::string> msg, int64_t expire,
+    Clock::time_point deadline) {
+  auto self = shared_from_this();
+  auto op = queue_->push(std::move(keys), std::move(msg), expire, deadline);
   co_return co_await std::move(op);
-}
-
-void CometNode::pump() {
-  while (in_flight_ < kMaxInFlight && !queue_.empty()) {
-    std::vector<Pending> batch;
-    while (!queue_.empty() && batch.size() < kMaxBatch) {
-      batch.push_back(std::move(queue_.front()));
-      queue_.pop_front();
-    }
-    ++in_flight_;
-    asio::co_spawn(ex_, send(std::move(batch)), asio::detached);
-  }
-}
-
-asio::awaitable<void> CometNode::send(std::vector<Pending> batch) {
-  auto self = shared_from_this();  // the node may leave the ring while the call runs
-  std::vector<PushResult> results(batch.size());
-  try {
-    json reply;
-    if (batch.size() == 1) {
-      json params{{"key", batch[0].key}, {"msg", batch[0].msg}, {"expire", batch[0].expire}};
-      auto op = call("push", std::move(params), timeout_);
-      reply = co_await std::move(op);
-      results[0].mid = reply.value("mid", int64_t{0});
-    } else {
-      json items = json::array();
-      for (auto& p : batch) items.push_back({{"key", p.key}, {"msg", p.msg}, {"expire", p.expire}});
-      auto op = call("push_batch", json{{"items", std::move(items)}}, timeout_);
-      reply = co_await std::move(op);
-      read_results(reply, results);
-    }
-  } catch (const RpcError& e) {
-    fail_all(results, ret_for_rpc_error(e), e.what());
-    log_failure(std::string("push: ") + e.what());
-  } catch (const std::exception& e) {  // a reply of the wrong shape
-    fail_all(results, kInternalErr, e.what());
-    log_failure(std::string("push answer: ") + e.what());
-  }
-  pushes += batch.size();
-  for (size_t i = 0; i < batch.size(); ++i) {
-    if (results[i].ret) ++push_errors;
-    auto& done = batch[i].done;
-    // Posted: the waiting requests resume after this loop, not inside it.
-    asio::post(ex_, [done = std::move(done), r = std::move(results[i])]() mutable {
-      std::move(done)(std::move(r));
-    });
-  }
-  --in_flight_;
-  pump();
-}
-
-asio::awaitable<std::vector<PushResult>> CometNode::push_keys(std::vector<std::string> keys,
-                                                              std::string msg, int64_t expire) {
-  std::vector<PushResult> results(keys.size());
-  try {
-    auto op = call("push_batch", json{{"keys", std::move(keys)}, {"msg", msg}, {"expire", expire}},
-                   timeout_);
-    json reply = co_await std::move(op);
-    read_results(reply, results);
-  } catch (const RpcError& e) {
-    fail_all(results, ret_for_rpc_error(e), e.what());
-    log_failure(std::string("push_batch: ") + e.what());
-  } catch (const std::exception& e) {
-    fail_all(results, kInternalErr, e.what());
-    log_failure(std::string("push_batch answer: ") + e.what());
-  }
-  pushes += results.size();
-  for (auto& r : results) push_errors += r.ret != 0;
-  co_return results;
-}
-
-void CometNode::log_failure(const std::string& what) {
-  auto now = std::chrono::steady_clock::now();
-  if (now - last_failure_log_ < std::chrono::seconds(1)) return;
-  last_failure_log_ = now;
-  spdlog::warn("comet {}: {} ({} failed pushes so far)", name_, what, push_errors);
 }
 
 asio::awaitable<json> CometNode::call(std::string method, json params,
                                       std::chrono::milliseconds deadline) {
   ++calls;
-  auto op = rpc_.call(std::move(method), std::move(params), deadline);
+  auto op = call_comet(rpc_, std::move(method), std::move(params), deadline);
   co_return co_await std::move(op);
 }
 
@@ -232,7 +148,7 @@ void CometNodes::watch(ZkClient& zk) {
   root_watch_ = zk.watch_children(opts_.path, [this](const std::vector<std::string>& names) {
     if (!stopped_) on_names(names);
   });
-  asio::co_spawn(ex_, ping_loop(), asio::detached);
+  spawn(ex_, ping_loop(lifeline_.token()), "comet pings");
 }
 
 void CometNodes::stop() {
@@ -283,11 +199,13 @@ void CometNodes::on_instances(const std::string& name, const std::vector<std::st
     w.node.reset();
     return rebuild();
   }
-  asio::co_spawn(ex_, load(name, leader), asio::detached);
+  spawn(ex_, load(lifeline_.token(), name, leader), "comet " + name + ": reading its data");
 }
 
-asio::awaitable<void> CometNodes::load(std::string name, std::string leader) {
-  auto alive = lifeline_.token();
+// `alive` is checked before `this` is touched, at the start and after every wait.
+asio::awaitable<void> CometNodes::load(std::shared_ptr<const bool> alive, std::string name,
+                                       std::string leader) {
+  if (!*alive) co_return;
   std::optional<std::string> data;
   std::string failure;
   try {
@@ -325,7 +243,7 @@ asio::awaitable<void> CometNodes::load(std::string name, std::string leader) {
   if (w.info && *w.info == *info && w.node) co_return;
   spdlog::info("comet {}: instance {} at rpc {}", name, leader, info->rpc.front());
   w.info = *info;
-  w.node = std::make_shared<CometNode>(ex_, name, *info, opts_.secret, opts_.timeout);
+  w.node = std::make_shared<CometNode>(ex_, name, *info, opts_.secret);
   rebuild();
 }
 
@@ -353,13 +271,13 @@ void CometNodes::schedule_migrate(std::chrono::milliseconds after) {
   migrate_timer_.expires_after(after);  // a later change restarts the settle time
   migrate_timer_.async_wait([this](boost::system::error_code ec) {
     if (ec || stopped_) return;  // cancelled: `this` may be gone
-    asio::co_spawn(ex_, migrate_all(snapshot_), asio::detached);
+    spawn(ex_, migrate_all(lifeline_.token(), snapshot_), "migrate calls");
   });
 }
 
-asio::awaitable<void> CometNodes::migrate_all(std::shared_ptr<const Snapshot> snap) {
-  auto alive = lifeline_.token();
-  if (snap->nodes.empty()) co_return;
+asio::awaitable<void> CometNodes::migrate_all(std::shared_ptr<const bool> alive,
+                                              std::shared_ptr<const Snapshot> snap) {
+  if (!*alive || snap->nodes.empty()) co_return;
   json params{
       {"nodes", snap->ring.nodes()}, {"vnode", 255}, {"grace_ms", opts_.migrate_grace.count()}};
   bool failed = false;
@@ -379,8 +297,7 @@ asio::awaitable<void> CometNodes::migrate_all(std::shared_ptr<const Snapshot> sn
   if (failed && snap == snapshot_) schedule_migrate(opts_.retry);
 }
 
-asio::awaitable<void> CometNodes::ping_loop() {
-  auto alive = lifeline_.token();
+asio::awaitable<void> CometNodes::ping_loop(std::shared_ptr<const bool> alive) {
   asio::steady_timer t(ex_);
   while (*alive && !stopped_) {
     auto snap = snapshot_;

@@ -1,5 +1,5 @@
 // The comets web routes to: membership from ZooKeeper, the key -> node ring, one RPC client
-// and push queue per node, and the migrate calls that move clients after a ring change.
+// and push queue (comet_push_queue.hpp) per node, and the migrate calls that move clients after a ring change.
 //
 // Membership (spec/web-core.md 5 and 8, with W-6, W-7, W-9, W-11 fixed): a node name is in the
 // ring while it has at least one live instance (ephemeral child of <comet.path>/<name>) whose
@@ -16,7 +16,6 @@
 // out an immutable view, so a request holds a consistent ring and node map.
 #pragma once
 
-#include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -33,6 +32,7 @@
 #include "common/ketama.hpp"
 #include "common/lifeline.hpp"
 #include "common/rpc.hpp"
+#include "web/comet_push_queue.hpp"
 
 namespace appmsg {
 class ZkClient;
@@ -51,59 +51,36 @@ struct CometInfo {
 // there is no rpc address (spec 12.4).
 std::optional<CometInfo> parse_comet_data(std::string_view data);
 
-// The outcome of a push to one key, as web's `ret` code (0, 65534, 65535) with the comet's mid.
-struct PushResult {
-  int ret = 0;
-  int64_t mid = 0;
-  std::string error;
-};
-
-// One live comet node. Pushes to single keys are queued and sent by at most kMaxInFlight
-// concurrent calls; whatever queued up while they ran leaves in one push_batch call, so the
-// number of calls per second stays bounded under load, while an idle node sends at once.
-// At kMaxQueued waiting pushes (a comet that stopped answering) new ones fail at once.
+// One live comet node: its addresses, its RPC client and its push queue.
 class CometNode : public std::enable_shared_from_this<CometNode> {
  public:
-  static constexpr int kMaxInFlight = 1;
-  static constexpr size_t kMaxBatch = 512;
-  static constexpr size_t kMaxQueued = 10000;
-
-  CometNode(boost::asio::any_io_executor ex, std::string name, CometInfo info, std::string secret,
-            std::chrono::milliseconds timeout);
+  using Clock = std::chrono::steady_clock;
+  CometNode(boost::asio::any_io_executor ex, std::string name, CometInfo info, std::string secret);
   const std::string& name() const { return name_; }
   const CometInfo& info() const { return info_; }
   const std::string& rpc_address() const { return info_.rpc.front(); }
 
-  // `msg` is JSON text. By value: the coroutine runs when awaited.
-  boost::asio::awaitable<PushResult> push(std::string key, std::string msg, int64_t expire);
+  // Pushes through the queue (comet_push_queue.hpp), answered by `deadline`. `msg` is the
+  // body's JSON text as pushed. By value: the coroutine runs when awaited.
+  boost::asio::awaitable<PushResult> push(std::string key, std::shared_ptr<const std::string> msg,
+                                          int64_t expire, Clock::time_point deadline);
   // One message to many keys of this node, in one call; results in the order of `keys`.
   boost::asio::awaitable<std::vector<PushResult>> push_keys(std::vector<std::string> keys,
-                                                            std::string msg, int64_t expire);
+                                                            std::shared_ptr<const std::string> msg,
+                                                            int64_t expire,
+                                                            Clock::time_point deadline);
   boost::asio::awaitable<nlohmann::json> call(std::string method, nlohmann::json params,
                                               std::chrono::milliseconds deadline);
+  const CometPushQueue& queue() const { return *queue_; }
 
   bool healthy = true;  // the last ping answered
-  uint64_t pushes = 0, push_errors = 0, calls = 0, queue_full = 0;
+  uint64_t calls = 0;
 
  private:
-  struct Pending {
-    std::string key, msg;
-    int64_t expire;
-    boost::asio::any_completion_handler<void(PushResult)> done;
-  };
-  void pump();
-  boost::asio::awaitable<void> send(std::vector<Pending> batch);
-  void log_failure(const std::string& what);  // at most once a second
-
-  std::chrono::steady_clock::time_point last_failure_log_{};
-
-  boost::asio::any_io_executor ex_;
   std::string name_;
   CometInfo info_;
-  std::chrono::milliseconds timeout_;
-  RpcClient rpc_;
-  std::deque<Pending> queue_;
-  int in_flight_ = 0;
+  std::shared_ptr<RpcClient> rpc_;  // shared with the queue's calls
+  std::shared_ptr<CometPushQueue> queue_;
 };
 
 // Web's `ret` for a failed comet call: 65534 for the comet's parameter errors, else 65535.
@@ -144,11 +121,13 @@ class CometNodes {
   };
   void on_names(const std::vector<std::string>& names);
   void on_instances(const std::string& name, const std::vector<std::string>& children);
-  boost::asio::awaitable<void> load(std::string name, std::string leader);
+  boost::asio::awaitable<void> load(std::shared_ptr<const bool> alive, std::string name,
+                                    std::string leader);
   void rebuild();
   void schedule_migrate(std::chrono::milliseconds after);
-  boost::asio::awaitable<void> migrate_all(std::shared_ptr<const Snapshot> snap);
-  boost::asio::awaitable<void> ping_loop();
+  boost::asio::awaitable<void> migrate_all(std::shared_ptr<const bool> alive,
+                                           std::shared_ptr<const Snapshot> snap);
+  boost::asio::awaitable<void> ping_loop(std::shared_ptr<const bool> alive);
 
   boost::asio::any_io_executor ex_;
   Options opts_;

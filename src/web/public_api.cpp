@@ -54,17 +54,18 @@ asio::awaitable<HttpResponse> server_get(WebContext& ctx, std::string route, con
   co_return answer(ctx, route, req, n, kOk, json{{"server", list->front()}});
 }
 
-// {"data":{"msgs":[...]},...}: the message objects keep the order msg, mid, gid.
+// {"data":{"msgs":[...]},...}: the message objects keep the order msg, mid, gid, and each body
+// is embedded as the text that was pushed (the message node hands it back as a string).
 std::string msgs_answer(const json& msgs, const Names& n) {
   std::string out = R"({"data":{"msgs":[)";
   bool first = true;
   for (auto& m : msgs) {
     if (!first) out += ',';
     first = false;
-    std::string body = m.at("msg").dump();
+    const auto& body = m.at("msg").get_ref<const std::string&>();
     int64_t mid = m.at("mid").get<int64_t>();
     if (n.old) {
-      out += json(encode_old(body, mid)).dump();  // the old form: each message a JSON string
+      out += json_string(encode_old(body, mid));  // the old form: each message a JSON string
     } else {
       out += encode_new(body, mid);
     }

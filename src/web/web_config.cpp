@@ -7,6 +7,7 @@ WebConfig WebConfig::load(const Config& c) {
   WebConfig o;
   o.http_bind = c.get_list("base", "http.bind", o.http_bind);
   o.admin_bind = c.get_list("base", "admin.bind", o.admin_bind);
+  o.stat_bind_set = c.has("base", "stat.bind") || c.has("base", "pprof.bind");
   o.stat_bind = c.get_list("base", "stat.bind", c.get_list("base", "pprof.bind", o.stat_bind));
   auto router = c.get_string("base", "router", "");
   if (router == "CN") {
@@ -31,7 +32,9 @@ WebConfig WebConfig::load(const Config& c) {
   o.admin_secret = c.get_string("admin", "secret", o.admin_secret);
   o.max_body_bytes =
       static_cast<size_t>(c.get_size("admin", "body.max", static_cast<int64_t>(o.max_body_bytes)));
-  if (o.max_body_bytes == 0) c.fail("admin", "body.max", "must be positive");
+  if (o.max_body_bytes == 0 || o.max_body_bytes > limits::kMaxBodyBytes) {
+    c.fail("admin", "body.max", "must be between 1 and 65535 bytes (what every daemon accepts)");
+  }
   o.max_batch_keys = static_cast<size_t>(
       c.get_positive("admin", "batch.max", static_cast<int64_t>(o.max_batch_keys)));
 

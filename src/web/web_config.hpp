@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/config.hpp"
+#include "common/limits.hpp"
 
 namespace appmsg::web {
 
@@ -15,6 +16,7 @@ struct WebConfig {
   std::vector<std::string> http_bind{"localhost:80"};    // public API
   std::vector<std::string> admin_bind{"localhost:81"};   // admin API
   std::vector<std::string> stat_bind{"localhost:8190"};  // /stat, /metrics ([base] pprof.bind)
+  bool stat_bind_set = false;  // from the file: a bind failure stops start-up
   // [zookeeper]
   std::string zk_addr = "localhost:2181";
   std::chrono::milliseconds zk_timeout{30000};
@@ -27,7 +29,7 @@ struct WebConfig {
   std::string rpc_secret;
   // [admin]
   std::string admin_secret;  // X-Appmsg-Secret on admin calls; empty = none (loopback only)
-  size_t max_body_bytes = 64 * 1024;  // a pushed message
+  size_t max_body_bytes = limits::kMaxBodyBytes;  // a pushed message; body.max may only lower it
   size_t max_batch_keys = 1000;       // keys of one batch push
   // [comet]
   std::chrono::milliseconds migrate_grace{2000};  // comets close moved keys after this

@@ -57,7 +57,11 @@ asio::awaitable<void> WebService::start() {
   // A batch push carries up to batch.max keys besides the message.
   serve(admin_server_, "admin", admin_router_, c.admin_bind, admin_addresses_,
         c.max_body_bytes + c.max_batch_keys * 512 + 4096);
-  serve(stat_server_, "stat", stat_router_, c.stat_bind, stat_addresses_, 4096);
+  HttpServerOptions so;
+  so.name = "stat";
+  so.max_body_bytes = 4096;
+  stat_server_ = std::make_unique<HttpServer>(io_.get_executor(), so, stat_router_);
+  stat_addresses_ = listen_stats(*stat_server_, c.stat_bind, c.stat_bind_set, "");
   warn_if_open(c.admin_bind, c.admin_secret, "admin API", "[admin] secret");
   spdlog::info("web: public API on {}, admin API on {}, stats on {}; ZooKeeper {}",
                fmt::join(http_addresses_, ","), fmt::join(admin_addresses_, ","),

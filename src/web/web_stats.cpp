@@ -22,8 +22,9 @@ json stat_json(const WebContext& ctx) {
                       {"tcp", node->info().tcp},
                       {"ws", node->info().ws},
                       {"healthy", node->healthy},
-                      {"pushes", node->pushes},
-                      {"push_errors", node->push_errors}});
+                      {"pushes", node->queue().counters().pushes},
+                      {"push_errors", node->queue().counters().errors},
+                      {"push_waiting", node->queue().waiting()}});
   }
   json requests = json::object();
   for (auto& [route, rets] : ctx.stats.requests) {
@@ -73,12 +74,20 @@ std::string metrics_text(const WebContext& ctx) {
   per_node("appmsg_web_comet_healthy", "gauge", "1 when the comet answered its last ping.",
            [](const CometNode& n) { return n.healthy ? 1 : 0; });
   per_node("appmsg_web_comet_pushes_total", "counter", "Keys pushed through each comet.",
-           [](const CometNode& n) { return n.pushes; });
+           [](const CometNode& n) { return n.queue().counters().pushes; });
   per_node("appmsg_web_comet_push_errors_total", "counter", "Keys whose push failed, per comet.",
-           [](const CometNode& n) { return n.push_errors; });
+           [](const CometNode& n) { return n.queue().counters().errors; });
   per_node("appmsg_web_comet_queue_full_total", "counter",
            "Pushes refused because too many waited for the comet.",
-           [](const CometNode& n) { return n.queue_full; });
+           [](const CometNode& n) { return n.queue().counters().queue_full; });
+  per_node("appmsg_web_comet_push_waiting", "gauge", "Keys queued or sent to each comet, unanswered.",
+           [](const CometNode& n) { return n.queue().waiting(); });
+  per_node("appmsg_web_comet_push_expired_queued_total", "counter",
+           "Keys answered 65535 at their deadline while still queued (never sent).",
+           [](const CometNode& n) { return n.queue().counters().expired_queued; });
+  per_node("appmsg_web_comet_push_expired_sent_total", "counter",
+           "Keys answered 1005 at their deadline with the call to the comet unanswered.",
+           [](const CometNode& n) { return n.queue().counters().expired_sent; });
   line("appmsg_web_ring_changes_total", "counter", "Changes of the comet ring's members.",
        ctx.comets->ring_changes);
   line("appmsg_web_migrate_calls_total", "counter", "Migrate calls sent to comets.",

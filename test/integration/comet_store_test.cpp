@@ -221,9 +221,9 @@ TEST_F(CometStoreTest, a_push_with_expire_is_stored_under_its_key_with_the_mid_a
                                        RpcClientOptions{node(0).rpc_addresses()[0], ""});
   });
   json got = io_.run(rpc->call("get", json{{"key", k}, {"mid", 0}}, 5s));
-  EXPECT_EQ(got.at("msgs"),
-            json::array({json{{"msg", {{"text", "hi"}}}, {"mid", mid}, {"gid", 0}},
-                         json{{"msg", {{"text", "again"}}}, {"mid", mid2}, {"gid", 0}}}));
+  // Each body as the text that was pushed (a string: no parse on the way can reorder it).
+  EXPECT_EQ(got.at("msgs"), json::array({json{{"msg", R"({"text":"hi"})"}, {"mid", mid}},
+                                         json{{"msg", R"({"text":"again"})"}, {"mid", mid2}}}));
   io_.call([&] { rpc.reset(); });
 }
 

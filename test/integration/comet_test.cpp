@@ -504,7 +504,7 @@ TEST_F(CometTest, slow_consumer_is_closed) {
   ASSERT_EQ(sleeper.read_exact(4), "+h\r\n");
   auto reader = subscribe("reader@user", true);
 
-  const std::string big = "\"" + std::string(64 * 1024, 'x') + "\"";
+  const std::string big = "\"" + std::string(60 * 1024, 'x') + "\"";
   int pushes = 0;
   while (pushes < 400 && comet_->stats().closed_slow.load() == 0) {
     push("sleeper@user", big);

@@ -349,8 +349,9 @@ TEST(TcpSub, command_and_sizes) {
   EXPECT_FALSE(sub({"Sub", "k", "30"}));
   EXPECT_FALSE(sub({"sub ", "k", "30"}));
   EXPECT_FALSE(sub({"sub", "", "30"}));
-  EXPECT_TRUE(sub({"sub", std::string(256, 'k'), "30"}));
-  EXPECT_FALSE(sub({"sub", std::string(257, 'k'), "30"}));
+  // Keys: limits::kMaxKeyBytes (255), the same in every daemon.
+  EXPECT_TRUE(sub({"sub", std::string(255, 'k'), "30"}));
+  EXPECT_FALSE(sub({"sub", std::string(256, 'k'), "30"}));
   EXPECT_TRUE(sub({"sub", "k", "30", std::string(256, 't')}));
   EXPECT_FALSE(sub({"sub", "k", "30", std::string(257, 't')}));
   EXPECT_TRUE(sub({"sub", "k", "30", "", std::string(32, 'v')}));
@@ -444,19 +445,17 @@ const Tv3Row kTv3[] = {
     {R"({"a":1})", false, R"({"msg":"{\"a\":1}","mid":1430000000000001,"gid":0})", 50},
     {R"("hi")", true, R"({"msg":"hi","mid":1430000000000001,"gid":0})", 43},
     {R"("hi")", false, R"({"msg":"\"hi\"","mid":1430000000000001,"gid":0})", 47},
-    {R"({"a": "<b>&"})", true,
-     R"({"msg":{"a":"\u003cb\u003e\u0026"},"mid":1430000000000001,"gid":0})", 66},
+    // As pushed: no HTML escaping (spec 1.6 leaves it optional; bodies keep their bytes).
+    {R"({"a": "<b>&"})", true, R"({"msg":{"a":"<b>&"},"mid":1430000000000001,"gid":0})", 51},
     {R"({"a": "<b>&"})", false,
-     R"({"msg":"{\"a\": \"\u003cb\u003e\u0026\"}","mid":1430000000000001,"gid":0})", 73},
+     R"({"msg":"{\"a\": \"<b>&\"}","mid":1430000000000001,"gid":0})", 58},
     {"{\"text\":\"\xE4\xBD\xA0\xE5\xA5\xBD\"}", true,
      "{\"msg\":{\"text\":\"\xE4\xBD\xA0\xE5\xA5\xBD\"},\"mid\":1430000000000001,\"gid\":0}", 56},
 };
 
 std::string encode(const std::string& body, bool new_format) {
-  if (!new_format) return encode_old(body, kMid);
-  const auto compact = compact_json(body);
-  EXPECT_TRUE(compact) << body;
-  return encode_new(compact.value_or(""), kMid);
+  EXPECT_TRUE(is_json(body)) << body;
+  return new_format ? encode_new(body, kMid) : encode_old(body, kMid);
 }
 
 TEST(CometPayload, tv3_rows) {
@@ -466,7 +465,7 @@ TEST(CometPayload, tv3_rows) {
     ASSERT_EQ(row.original.size(), row.len);
     EXPECT_EQ(nlohmann::json::parse(payload), nlohmann::json::parse(row.original));
     EXPECT_EQ(payload.size(), row.len);
-    EXPECT_EQ(payload, row.original);  // we also keep Go's HTML escaping
+    EXPECT_EQ(payload, row.original);
     expect_no_line_breaks(payload);
     // Field order is msg, mid, gid.
     EXPECT_EQ(payload.rfind(R"({"msg":)", 0), 0u);
@@ -475,19 +474,19 @@ TEST(CometPayload, tv3_rows) {
 }
 
 TEST(CometPayload, tv3_invalid_json_is_rejected_before_storing) {
-  EXPECT_FALSE(compact_json("{bad"));
-  EXPECT_FALSE(compact_json(""));
-  EXPECT_FALSE(compact_json("   "));
-  EXPECT_FALSE(compact_json("{} x"));
-  EXPECT_FALSE(compact_json("{\"a\":1,}"));
-  EXPECT_FALSE(compact_json("\"a\nb\""));  // raw LF inside a string
-  EXPECT_FALSE(compact_json("\"\xFF\""));  // invalid UTF-8
-  EXPECT_FALSE(compact_json("/* c */ 1"));
+  EXPECT_FALSE(is_json("{bad"));
+  EXPECT_FALSE(is_json(""));
+  EXPECT_FALSE(is_json("   "));
+  EXPECT_FALSE(is_json("{} x"));
+  EXPECT_FALSE(is_json("{\"a\":1,}"));
+  EXPECT_FALSE(is_json("\"a\nb\""));  // raw LF inside a string
+  EXPECT_FALSE(is_json("\"\xFF\""));  // invalid UTF-8
+  EXPECT_FALSE(is_json("/* c */ 1"));
 }
 
 TEST(TcpFrame, section_1_8_frames) {
   std::string out;
-  append_tcp_frame(out, encode_new(*compact_json(R"({"a":1})"), kMid));
+  append_tcp_frame(out, encode_new(R"({"a":1})", kMid));
   EXPECT_EQ(out, "$46\r\n{\"msg\":{\"a\":1},\"mid\":1430000000000001,\"gid\":0}\r\n");
   out.clear();
   append_tcp_frame(out, encode_old(R"({"a":1})", kMid));
@@ -498,25 +497,27 @@ TEST(TcpFrame, section_1_8_frames) {
   EXPECT_TRUE(out.ends_with("\r\n$1\r\nx\r\n$0\r\n\r\n"));
 }
 
-TEST(CometPayload, compact_keeps_values_as_written) {
-  EXPECT_EQ(compact_json(" {\n  \"a b\" : [ 1 , 2.50, 1e2 ],\r\n\t\"c\":\"x \\\" y\"\n}\n"),
+TEST(CometPayload, new_format_keeps_values_as_written) {
+  auto body = [](const std::string& text) {
+    std::string payload = encode_new(text, kMid);
+    return payload.substr(7, payload.size() - 7 - std::string(R"(,"mid":1430000000000001,"gid":0})").size());
+  };
+  EXPECT_EQ(body(" {\n  \"a b\" : [ 1 , 2.50, 1e2 ],\r\n\t\"c\":\"x \\\" y\"\n}\n"),
             R"({"a b":[1,2.50,1e2],"c":"x \" y"})");
-  // Numbers beyond double precision are kept as text.
-  EXPECT_EQ(compact_json("12345678901234567890123"), "12345678901234567890123");
-  EXPECT_EQ(compact_json(" \"hi\" "), R"("hi")");
-  EXPECT_EQ(compact_json("null"), "null");
-  EXPECT_EQ(compact_json(R"("\u2028 \n")"), R"("\u2028 \n")");
-  // Raw U+2028 and U+2029 are escaped as Go does.
-  EXPECT_EQ(compact_json("\"\xE2\x80\xA8\xE2\x80\xA9\""), R"("\u2028\u2029")");
+  // Numbers beyond double precision are kept as text, keys in their order, escapes as sent.
+  EXPECT_EQ(body("12345678901234567890123"), "12345678901234567890123");
+  EXPECT_EQ(body(R"({"z":1,"a":{"y":"\u00e9 <","b":2}})"), R"({"z":1,"a":{"y":"\u00e9 <","b":2}})");
+  EXPECT_EQ(body(" \"hi\" "), R"("hi")");
+  EXPECT_EQ(body("null"), "null");
+  EXPECT_EQ(body(R"("\u2028 \n")"), R"("\u2028 \n")");
 }
 
 TEST(CometPayload, deep_nesting_does_not_exhaust_the_stack) {
   const size_t depth = 200000;
   const std::string deep = std::string(depth, '[') + std::string(depth, ']');
-  const auto compact = compact_json(deep);
-  ASSERT_TRUE(compact);
-  EXPECT_EQ(compact->size(), deep.size());
-  EXPECT_FALSE(compact_json(std::string(depth, '[')));
+  EXPECT_TRUE(is_json(deep));
+  EXPECT_EQ(strip_whitespace(deep).size(), deep.size());
+  EXPECT_FALSE(is_json(std::string(depth, '[')));
 }
 
 TEST(CometPayload, no_line_breaks_in_payloads) {
@@ -525,9 +526,8 @@ TEST(CometPayload, no_line_breaks_in_payloads) {
   const std::string pretty = "{\n  \"a\": 1,\r\n  \"b\": [\n    \"x y\",\n    2\n  ]\n}\n";
   for (const std::string& body : {escaped, pretty}) {
     SCOPED_TRACE(body);
-    const auto compact = compact_json(body);
-    ASSERT_TRUE(compact);
-    const std::string fresh = encode_new(*compact, kMid);
+    ASSERT_TRUE(is_json(body));
+    const std::string fresh = encode_new(body, kMid);
     const std::string old = encode_old(body, kMid);
     expect_no_line_breaks(fresh);
     expect_no_line_breaks(old);
@@ -536,7 +536,7 @@ TEST(CometPayload, no_line_breaks_in_payloads) {
     EXPECT_EQ(nlohmann::json::parse(fresh)["mid"], kMid);
     EXPECT_EQ(nlohmann::json::parse(old)["gid"], 0);
   }
-  EXPECT_EQ(*compact_json(pretty), R"({"a":1,"b":["x y",2]})");
+  EXPECT_EQ(strip_whitespace(pretty), R"({"a":1,"b":["x y",2]})");
 
   // encode_new keeps the guarantee even when handed text that was not compacted.
   const std::string raw = encode_new("{\n\"a\": \"x\ny\"\n}", kMid);

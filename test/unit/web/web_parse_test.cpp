@@ -83,7 +83,7 @@ TEST(WebConfig, defaults_and_keys) {
   EXPECT_EQ(c.admin_bind, Strings{"localhost:81"});
   EXPECT_EQ(c.stat_bind, Strings{"localhost:8190"});
   EXPECT_EQ(c.rpc_timeout, std::chrono::milliseconds(3000));
-  EXPECT_EQ(c.max_body_bytes, 64u * 1024);
+  EXPECT_EQ(c.max_body_bytes, 65535u);  // limits::kMaxBodyBytes
   auto d = WebConfig::load(Config::parse(
       "[base]\nhttp.bind a:1,b:2\npprof.bind c:3\n[rpc]\ntimeout 500ms\nsecret s\n"
       "[admin]\nsecret t\nbody.max 1KB\nbatch.max 10\n[comet]\nmigrate.grace 1s\n[msg]\npage 5\n"));
