@@ -1,6 +1,8 @@
 // web.conf -> WebConfig.
 #include "web/web_config.hpp"
 
+#include <algorithm>
+
 namespace appmsg::web {
 
 WebConfig WebConfig::load(const Config& c) {
@@ -32,9 +34,9 @@ WebConfig WebConfig::load(const Config& c) {
   o.admin_secret = c.get_string("admin", "secret", o.admin_secret);
   o.max_body_bytes =
       static_cast<size_t>(c.get_size("admin", "body.max", static_cast<int64_t>(o.max_body_bytes)));
-  if (o.max_body_bytes == 0 || o.max_body_bytes > limits::kMaxBodyBytes) {
-    c.fail("admin", "body.max", "must be between 1 and 65535 bytes (what every daemon accepts)");
-  }
+  if (o.max_body_bytes == 0) c.fail("admin", "body.max", "must be positive");
+  // It can only lower the one limit every daemon applies (64KB means the 65,535 bytes).
+  o.max_body_bytes = std::min(o.max_body_bytes, limits::kMaxBodyBytes);
   o.max_batch_keys = static_cast<size_t>(
       c.get_positive("admin", "batch.max", static_cast<int64_t>(o.max_batch_keys)));
 
