@@ -149,12 +149,12 @@ void ClientSession::start_resume(int64_t after) {
   ctx_->stats->resumes.fetch_add(1, std::memory_order_relaxed);
   resume_ = std::make_unique<Resume>();
   resume_->after = after;
-  ctx_->fetch_missed(key_, after, !new_format_,
-                     [self = shared_from_this()](SessionContext::Missed stored) {
-    asio::post(self->socket_.get_executor(), [self, stored = std::move(stored)]() mutable {
-      self->finish_resume(std::move(stored));
-    });
-  });
+  ctx_->fetch_missed(
+      key_, after, !new_format_, [self = shared_from_this()](SessionContext::Missed stored) {
+        asio::post(self->socket_.get_executor(), [self, stored = std::move(stored)]() mutable {
+          self->finish_resume(std::move(stored));
+        });
+      });
 }
 
 void ClientSession::finish_resume(SessionContext::Missed stored) {

@@ -18,9 +18,9 @@ struct CometConfig {
   std::vector<std::string> rpc_bind{"localhost:6970"};
   std::vector<std::string> stat_bind{"localhost:6972"};
   bool stat_bind_set = false;  // from the file: a bind failure stops start-up
-  int weight = 1;          // advertised in the ZooKeeper node data
-  std::string advertise;   // host published in ZooKeeper instead of the binds' hosts
-  std::string rpc_secret;  // shared secret of the internal RPC; empty = none
+  int weight = 1;              // advertised in the ZooKeeper node data
+  std::string advertise;       // host published in ZooKeeper instead of the binds' hosts
+  std::string rpc_secret;      // shared secret of the internal RPC; empty = none
   // [zookeeper]
   std::string zk_addr = "localhost:2181";
   std::chrono::milliseconds zk_timeout{30000};
@@ -61,7 +61,7 @@ struct CometConfig {
   int max_heartbeat = 3600;  // seconds; above: -p (the original had no bound)
   std::chrono::milliseconds heartbeat_grace{5000};  // added to the client's heartbeat
   std::chrono::milliseconds write_timeout{30000};   // one write to a client
-  size_t max_ws_message_bytes = 64;  // clients only ever send "h"
+  size_t max_ws_message_bytes = 64;                 // clients only ever send "h"
 
   // Reads every key; throws ConfigError naming file and line for malformed values.
   static CometConfig load(const Config& c);

@@ -37,7 +37,7 @@ std::shared_ptr<const Message> stored_message(const json& m, bool old_format) {
 }
 
 struct ReadMissed {
-  MessageNodes& store;               // used only while `alive` (the comet service owns both)
+  MessageNodes& store;                // used only while `alive` (the comet service owns both)
   std::shared_ptr<const bool> alive;  // PushService's lifeline
   std::string key;
   int64_t after;
@@ -81,17 +81,18 @@ asio::awaitable<void> read_missed(std::shared_ptr<ReadMissed> r) {
     co_return;
   }
   if (truncated || static_cast<int>(out.size()) >= r->limits.max_messages) {
-    spdlog::info("resume {}: replaying the oldest {} missed messages ({} bytes) only "
-                 "([rpc] resume.max, resume.bytes)",
-                 r->key, out.size(), bytes);
+    spdlog::info(
+        "resume {}: replaying the oldest {} missed messages ({} bytes) only "
+        "([rpc] resume.max, resume.bytes)",
+        r->key, out.size(), bytes);
   }
   r->done(std::move(out));
 }
 
 }  // namespace
 
-FetchMissed make_fetch_missed(asio::any_io_executor control, PushService& push,
-                              MessageNodes& store, ResumeLimits limits) {
+FetchMissed make_fetch_missed(asio::any_io_executor control, PushService& push, MessageNodes& store,
+                              ResumeLimits limits) {
   return [control, &push, &store, limits](const std::string& key, int64_t after, bool old_format,
                                           std::function<void(SessionContext::Missed)> done) {
     auto read = std::make_shared<ReadMissed>(

@@ -16,8 +16,7 @@ MessageList merge_missed(int64_t after, MessageList stored, MessageList live) {
     out.push_back(std::move(m));
   };
   while (!stored.empty() || !live.empty()) {
-    bool from_store =
-        live.empty() || (!stored.empty() && stored.front()->mid <= live.front()->mid);
+    bool from_store = live.empty() || (!stored.empty() && stored.front()->mid <= live.front()->mid);
     take(from_store ? stored : live);
   }
   return out;

@@ -9,9 +9,9 @@
 #include <vector>
 
 #include "comet/channel_table.hpp"
-#include "comet/resume_merge.hpp"
 #include "comet/comet_config.hpp"
 #include "comet/comet_stats.hpp"
+#include "comet/resume_merge.hpp"
 #include "comet/tcp_protocol.hpp"
 #include "common/limits.hpp"
 

@@ -5,8 +5,8 @@
 // the work to its own executor.
 #pragma once
 
-#include <boost/asio/any_io_executor.hpp>
 #include <algorithm>
+#include <boost/asio/any_io_executor.hpp>
 #include <cstdint>
 #include <memory>
 #include <string>

@@ -82,11 +82,11 @@ class CommandParser {
 };
 
 struct SubLimits {
-  int min_heartbeat = 30;         // the original's minimum, in seconds
-  int max_heartbeat = 3600;       // W3: a dead socket is held at most an hour
+  int min_heartbeat = 30;                       // the original's minimum, in seconds
+  int max_heartbeat = 3600;                     // W3: a dead socket is held at most an hour
   size_t max_key_bytes = limits::kMaxKeyBytes;  // session ids are <= 64 chars (W16)
-  size_t max_token_bytes = 256;   // tokens are short random strings
-  size_t max_version_bytes = 32;  // versions look like "1.0.4"
+  size_t max_token_bytes = 256;                 // tokens are short random strings
+  size_t max_version_bytes = 32;                // versions look like "1.0.4"
 };
 
 struct SubRequest {

@@ -1,11 +1,11 @@
 // Request helpers: query/form decoding, JSON and JSONP responses.
 #include "common/http.hpp"
 
-#include "common/json_text.hpp"
-
 #include <strings.h>
 
 #include <limits>
+
+#include "common/json_text.hpp"
 
 namespace appmsg {
 

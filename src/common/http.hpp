@@ -2,9 +2,9 @@
 // parsing, JSON and JSONP answers. No Beast here, so including it is cheap.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <nlohmann/json.hpp>
-#include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>

@@ -368,9 +368,10 @@ std::vector<std::string> listen_stats(HttpServer& server, const std::vector<std:
       out.push_back(advertised_address(bind, server.listen(bind), advertise_host));
     } catch (const std::exception& e) {
       if (configured) throw;
-      spdlog::warn("stats: the default listener {} is not free ({}); running without it (set "
-                   "[base] stat.bind to serve /stat and /metrics)",
-                   bind, e.what());
+      spdlog::warn(
+          "stats: the default listener {} is not free ({}); running without it (set "
+          "[base] stat.bind to serve /stat and /metrics)",
+          bind, e.what());
     }
   }
   return out;

@@ -13,7 +13,7 @@ namespace appmsg::message {
 struct Source {
   std::string name;  // ring identity
   int weight = 1;
-  std::string address;    // host:port (redis) or DSN (mysql)
+  std::string address;  // host:port (redis) or DSN (mysql)
 };
 
 struct MessageConfig {

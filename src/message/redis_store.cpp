@@ -7,8 +7,8 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <ctime>
 #include <charconv>
+#include <ctime>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -149,8 +149,8 @@ asio::awaitable<GetResult> RedisStore::get(std::string key, int64_t after_mid, i
   // has reached the end of the key.
   while (true) {
     const size_t want = static_cast<size_t>(limit) - out.messages.size() + 1;
-    Command cmd{"ZRANGEBYSCORE", key, from, "+inf", "WITHSCORES", "LIMIT", "0",
-                std::to_string(want)};
+    Command cmd{"ZRANGEBYSCORE", key,     from, "+inf",
+                "WITHSCORES",    "LIMIT", "0",  std::to_string(want)};
     auto started = std::chrono::steady_clock::now();
     RedisReply reply;
     try {
@@ -193,8 +193,8 @@ void RedisStore::remove_members(RedisClient& client, std::string key,
               std::make_move_iterator(members.end()));
   spawn(
       ex_,
-      [&client, zrem = std::move(zrem), alive = lifeline_.token()]() mutable
-      -> asio::awaitable<void> {
+      [&client, zrem = std::move(zrem),
+       alive = lifeline_.token()]() mutable -> asio::awaitable<void> {
         if (!*alive) co_return;  // the store (and its clients) are gone
         try {
           auto op = client.command(std::move(zrem));

@@ -10,14 +10,14 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <cctype>
 #include <map>
-#include <optional>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "common/http_server.hpp"
 #include "common/json_text.hpp"
 #include "common/limits.hpp"
-#include "common/spawn.hpp"
 #include "common/rpc.hpp"
+#include "common/spawn.hpp"
 #include "web/api_codes.hpp"
 #include "web/web_context.hpp"
 
@@ -81,7 +81,8 @@ HttpResponse unauthorised(WebContext& ctx, const std::string& route) {
 
 // A push's one deadline: [rpc] timeout from the moment its request had been read.
 CometNode::Clock::time_point deadline_of(WebContext& ctx, const HttpRequest& req) {
-  auto from = req.received == CometNode::Clock::time_point{} ? CometNode::Clock::now() : req.received;
+  auto from =
+      req.received == CometNode::Clock::time_point{} ? CometNode::Clock::now() : req.received;
   return from + ctx.config.rpc_timeout;
 }
 
@@ -210,8 +211,9 @@ asio::awaitable<HttpResponse> push_multi(WebContext& ctx, std::string route,
     mids.push_back(r.mid);
     rets.push_back(r.ret);
   }
-  co_return answer(ctx, route, kOk,
-                   json{{"fk", std::move(failed)}, {"mids", std::move(mids)}, {"rets", std::move(rets)}});
+  co_return answer(
+      ctx, route, kOk,
+      json{{"fk", std::move(failed)}, {"mids", std::move(mids)}, {"rets", std::move(rets)}});
 }
 
 asio::awaitable<HttpResponse> msg_del(WebContext& ctx, std::string route, const HttpRequest& req) {

@@ -1,5 +1,6 @@
 // The comets web routes to: membership from ZooKeeper, the key -> node ring, one RPC client
-// and push queue (comet_push_queue.hpp) per node, and the migrate calls that move clients after a ring change.
+// and push queue (comet_push_queue.hpp) per node, and the migrate calls that move clients after a
+// ring change.
 //
 // Membership (spec/web-core.md 5 and 8, with W-6, W-7, W-9, W-11 fixed): a node name is in the
 // ring while it has at least one live instance (ephemeral child of <comet.path>/<name>) whose

@@ -151,7 +151,8 @@ asio::awaitable<void> CometPushQueue::send(std::shared_ptr<CometPushQueue> self,
     params = {{"key", e.keys[0]}, {"msg", *e.msg}, {"expire", e.expire}};
   } else {
     json items = json::array();
-    for (auto& e : batch) items.push_back({{"key", e->keys[0]}, {"msg", *e->msg}, {"expire", e->expire}});
+    for (auto& e : batch)
+      items.push_back({{"key", e->keys[0]}, {"msg", *e->msg}, {"expire", e->expire}});
     params = {{"items", std::move(items)}};
   }
   std::vector<PushResult> results(keys);

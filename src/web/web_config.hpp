@@ -30,7 +30,7 @@ struct WebConfig {
   // [admin]
   std::string admin_secret;  // X-Appmsg-Secret on admin calls; empty = none (loopback only)
   size_t max_body_bytes = limits::kMaxBodyBytes;  // a pushed message; body.max may only lower it
-  size_t max_batch_keys = 1000;       // keys of one batch push
+  size_t max_batch_keys = 1000;                   // keys of one batch push
   // [comet]
   std::chrono::milliseconds migrate_grace{2000};  // comets close moved keys after this
   // [msg]

@@ -80,7 +80,8 @@ std::string metrics_text(const WebContext& ctx) {
   per_node("appmsg_web_comet_queue_full_total", "counter",
            "Pushes refused because too many waited for the comet.",
            [](const CometNode& n) { return n.queue().counters().queue_full; });
-  per_node("appmsg_web_comet_push_waiting", "gauge", "Keys queued or sent to each comet, unanswered.",
+  per_node("appmsg_web_comet_push_waiting", "gauge",
+           "Keys queued or sent to each comet, unanswered.",
            [](const CometNode& n) { return n.queue().waiting(); });
   per_node("appmsg_web_comet_push_expired_queued_total", "counter",
            "Keys answered 65535 at their deadline while still queued (never sent).",

@@ -3,13 +3,13 @@
 // The whole-cluster behaviour (separate processes, failures) is in cluster_e2e_test.
 #include <gtest/gtest.h>
 
-#include <set>
-
+#include <atomic>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <future>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "common/http_client.hpp"
 #include "common/rpc.hpp"
@@ -382,6 +382,73 @@ TEST_F(WebApiTest, a_hung_comet_costs_a_push_its_deadline_not_more) {
 
   io_.run(web_->stop());
   io_.call([&] { web_.reset(); });
+  io_.call([&] {
+    zk->close();
+    zk.reset();
+  });
+  io_.run(hung->stop(100ms));
+  io_.call([&] { hung.reset(); });
+}
+
+// A message node that accepts calls but never answers: a stored push waits for the store (and
+// answers 1004, delivered but not stored, at [rpc] store.timeout), while a live-only push to
+// another key of the same comet, sent after it, is answered without waiting behind it.
+TEST_F(WebApiTest, a_live_push_does_not_wait_behind_a_stalled_store) {
+  std::atomic<int> saves{0};
+  auto router = std::make_shared<HttpRouter>();
+  for (const char* m : {"save", "save_batch", "get", "ping"}) {
+    add_rpc_method(*router, m, "", [&saves](const json&) -> boost::asio::awaitable<json> {
+      ++saves;
+      boost::asio::steady_timer t(co_await boost::asio::this_coro::executor, 30s);
+      co_await t.async_wait(boost::asio::use_awaitable);
+      co_return json::object();
+    });
+  }
+  auto hung = io_.call(
+      [&] { return std::make_unique<HttpServer>(io_.executor(), HttpServerOptions{}, router); });
+  uint16_t port = io_.call([&] { return hung->listen("127.0.0.1:0"); });
+  auto zk = io_.call([&] {
+    auto z = std::make_unique<ZkClient>(io_.executor(),
+                                        ZkOptions{zk_server_->connect_string(), 10000ms});
+    z->start();
+    return z;
+  });
+  io_.run(zk->wait_connected(20s));
+  io_.call([&] {
+    zk->register_ephemeral(root_ + "/message/", "127.0.0.1:" + std::to_string(port), true);
+  });
+  start_comet();
+  start_web("", 8000ms);  // longer than the comet's store.timeout: web hears the comet's answer
+  wait_for_web(1, 1);
+
+  auto admin_push = [&](const std::string& key, int expire) {
+    return test::http_request(
+               web_->admin_addresses()[0], "POST",
+               "/1/admin/push/private?key=" + key + "&expire=" + std::to_string(expire),
+               R"({"b":1,"a":2})", "application/json", 20s)
+        .body;
+  };
+  // Pushed again until one reaches the hung store (the comet may not know the node yet).
+  std::future<std::string> stored;
+  ASSERT_TRUE(test::eventually([&] {
+    if (saves.load() > 0) return true;
+    if (!stored.valid() || stored.wait_for(0s) == std::future_status::ready) {
+      if (stored.valid()) stored.get();
+      stored = std::async(std::launch::async, [&] { return admin_push("a@user", 600); });
+    }
+    return false;
+  })) << "the store was not called";
+  // The stored push is now waiting on the hung store; a live-only push answers meanwhile.
+  json live = json::parse(admin_push("b@user", 0));
+  EXPECT_EQ(live["ret"], 0);
+  EXPECT_EQ(stored.wait_for(0s), std::future_status::timeout)
+      << "the stored push should still be waiting for its store";
+  json a = json::parse(stored.get());
+  EXPECT_EQ(a["ret"], 1004) << a;  // delivered (no connection here), not stored
+
+  io_.run(web_->stop());
+  io_.call([&] { web_.reset(); });
+  test::stop_comet(io_, comet_);
   io_.call([&] {
     zk->close();
     zk.reset();

@@ -447,8 +447,8 @@ const Tv3Row kTv3[] = {
     {R"("hi")", false, R"({"msg":"\"hi\"","mid":1430000000000001,"gid":0})", 47},
     // As pushed: no HTML escaping (spec 1.6 leaves it optional; bodies keep their bytes).
     {R"({"a": "<b>&"})", true, R"({"msg":{"a":"<b>&"},"mid":1430000000000001,"gid":0})", 51},
-    {R"({"a": "<b>&"})", false,
-     R"({"msg":"{\"a\": \"<b>&\"}","mid":1430000000000001,"gid":0})", 58},
+    {R"({"a": "<b>&"})", false, R"({"msg":"{\"a\": \"<b>&\"}","mid":1430000000000001,"gid":0})",
+     58},
     {"{\"text\":\"\xE4\xBD\xA0\xE5\xA5\xBD\"}", true,
      "{\"msg\":{\"text\":\"\xE4\xBD\xA0\xE5\xA5\xBD\"},\"mid\":1430000000000001,\"gid\":0}", 56},
 };
@@ -500,7 +500,8 @@ TEST(TcpFrame, section_1_8_frames) {
 TEST(CometPayload, new_format_keeps_values_as_written) {
   auto body = [](const std::string& text) {
     std::string payload = encode_new(text, kMid);
-    return payload.substr(7, payload.size() - 7 - std::string(R"(,"mid":1430000000000001,"gid":0})").size());
+    return payload.substr(
+        7, payload.size() - 7 - std::string(R"(,"mid":1430000000000001,"gid":0})").size());
   };
   EXPECT_EQ(body(" {\n  \"a b\" : [ 1 , 2.50, 1e2 ],\r\n\t\"c\":\"x \\\" y\"\n}\n"),
             R"({"a b":[1,2.50,1e2],"c":"x \" y"})");

@@ -11,7 +11,8 @@ namespace {
 using Members = std::vector<std::pair<std::string_view, std::string_view>>;
 
 TEST(JsonText, object_members_are_the_raw_text_in_order) {
-  const std::string text = R"( { "z" : {"b":1, "a":[1,{"c":"}"}]} , "k":["x","y"],"e":"\u00e9<","n":-1.5e3 } )";
+  const std::string text =
+      R"( { "z" : {"b":1, "a":[1,{"c":"}"}]} , "k":["x","y"],"e":"\u00e9<","n":-1.5e3 } )";
   ASSERT_TRUE(is_json(text));
   auto m = object_members(text);
   ASSERT_TRUE(m);
@@ -32,7 +33,9 @@ TEST(JsonText, object_members_refuse_what_is_not_an_object) {
 }
 
 TEST(JsonText, jsonp_separators_are_escaped_inside_strings_only_as_escapes) {
-  EXPECT_EQ(escape_js_separators("\"a\xE2\x80\xA8" "b\xE2\x80\xA9\""), R"("a\u2028b\u2029")");
+  EXPECT_EQ(escape_js_separators("\"a\xE2\x80\xA8"
+                                 "b\xE2\x80\xA9\""),
+            R"("a\u2028b\u2029")");
   EXPECT_EQ(escape_js_separators("\"\xE2\x82\xAC\""), "\"\xE2\x82\xAC\"");  // the euro sign stays
   auto v = nlohmann::json::parse(escape_js_separators("\"\xE2\x80\xA8\""));
   EXPECT_EQ(v, "\xE2\x80\xA8");
