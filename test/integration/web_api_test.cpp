@@ -125,6 +125,41 @@ class WebApiTest : public ::testing::Test {
   static test::ZooKeeperServer* zk_server_;
   static test::RedisServer* redis_server_;
   test::IoThread io_;
+  // An RPC server whose `methods` accept calls and never answer (each call counted in
+  // `calls`), and a ZooKeeper client to register it by hand. Returns its address.
+  std::string start_hung(std::vector<const char*> methods, std::atomic<int>* calls = nullptr) {
+    auto router = std::make_shared<HttpRouter>();
+    for (const char* m : methods) {
+      add_rpc_method(*router, m, "", [calls](const json&) -> boost::asio::awaitable<json> {
+        if (calls) ++*calls;
+        boost::asio::steady_timer t(co_await boost::asio::this_coro::executor, 30s);
+        co_await t.async_wait(boost::asio::use_awaitable);
+        co_return json::object();
+      });
+    }
+    hung_ = io_.call(
+        [&] { return std::make_unique<HttpServer>(io_.executor(), HttpServerOptions{}, router); });
+    uint16_t port = io_.call([&] { return hung_->listen("127.0.0.1:0"); });
+    hung_zk_ = io_.call([&] {
+      auto z = std::make_unique<ZkClient>(io_.executor(),
+                                          ZkOptions{zk_server_->connect_string(), 10000ms});
+      z->start();
+      return z;
+    });
+    io_.run(hung_zk_->wait_connected(20s));
+    return "127.0.0.1:" + std::to_string(port);
+  }
+  void stop_hung() {
+    io_.call([&] {
+      hung_zk_->close();
+      hung_zk_.reset();
+    });
+    io_.run(hung_->stop(100ms));
+    io_.call([&] { hung_.reset(); });
+  }
+
+  std::unique_ptr<HttpServer> hung_;
+  std::unique_ptr<ZkClient> hung_zk_;
   std::string id_, root_;
   std::unique_ptr<message::MessageService> message_;
   std::unique_ptr<comet::CometService> comet_;
@@ -327,28 +362,10 @@ TEST_F(WebApiTest, stat_and_metrics_report_routes_and_the_ring) {
 // A comet that accepts calls but never answers (registered by hand, in the original's data
 // format): every push still answers, 65535 at the [rpc] timeout, and the failures are counted.
 TEST_F(WebApiTest, a_hung_comet_costs_a_push_its_deadline_not_more) {
-  auto router = std::make_shared<HttpRouter>();
-  for (const char* m : {"push", "push_batch", "ping", "migrate"}) {
-    add_rpc_method(*router, m, "", [](const json&) -> boost::asio::awaitable<json> {
-      boost::asio::steady_timer t(co_await boost::asio::this_coro::executor, 30s);
-      co_await t.async_wait(boost::asio::use_awaitable);
-      co_return json::object();
-    });
-  }
-  auto hung = io_.call(
-      [&] { return std::make_unique<HttpServer>(io_.executor(), HttpServerOptions{}, router); });
-  uint16_t port = io_.call([&] { return hung->listen("127.0.0.1:0"); });
-  auto zk = io_.call([&] {
-    auto z = std::make_unique<ZkClient>(io_.executor(),
-                                        ZkOptions{zk_server_->connect_string(), 10000ms});
-    z->start();
-    return z;
-  });
-  io_.run(zk->wait_connected(20s));
-  std::string a = "127.0.0.1:" + std::to_string(port);
+  std::string a = start_hung({"push", "push_batch", "ping", "migrate"});
   io_.call([&] {
-    zk->register_ephemeral(root_ + "/comet/node1/", "tcp://" + a + ",ws://" + a + ",rpc://" + a,
-                           true);
+    hung_zk_->register_ephemeral(root_ + "/comet/node1/",
+                                 "tcp://" + a + ",ws://" + a + ",rpc://" + a, true);
   });
   start_web("", 500ms);
   wait_for_web(1, 0);
@@ -382,12 +399,7 @@ TEST_F(WebApiTest, a_hung_comet_costs_a_push_its_deadline_not_more) {
 
   io_.run(web_->stop());
   io_.call([&] { web_.reset(); });
-  io_.call([&] {
-    zk->close();
-    zk.reset();
-  });
-  io_.run(hung->stop(100ms));
-  io_.call([&] { hung.reset(); });
+  stop_hung();
 }
 
 // A message node that accepts calls but never answers: a stored push waits for the store (and
@@ -395,28 +407,8 @@ TEST_F(WebApiTest, a_hung_comet_costs_a_push_its_deadline_not_more) {
 // another key of the same comet, sent after it, is answered without waiting behind it.
 TEST_F(WebApiTest, a_live_push_does_not_wait_behind_a_stalled_store) {
   std::atomic<int> saves{0};
-  auto router = std::make_shared<HttpRouter>();
-  for (const char* m : {"save", "save_batch", "get", "ping"}) {
-    add_rpc_method(*router, m, "", [&saves](const json&) -> boost::asio::awaitable<json> {
-      ++saves;
-      boost::asio::steady_timer t(co_await boost::asio::this_coro::executor, 30s);
-      co_await t.async_wait(boost::asio::use_awaitable);
-      co_return json::object();
-    });
-  }
-  auto hung = io_.call(
-      [&] { return std::make_unique<HttpServer>(io_.executor(), HttpServerOptions{}, router); });
-  uint16_t port = io_.call([&] { return hung->listen("127.0.0.1:0"); });
-  auto zk = io_.call([&] {
-    auto z = std::make_unique<ZkClient>(io_.executor(),
-                                        ZkOptions{zk_server_->connect_string(), 10000ms});
-    z->start();
-    return z;
-  });
-  io_.run(zk->wait_connected(20s));
-  io_.call([&] {
-    zk->register_ephemeral(root_ + "/message/", "127.0.0.1:" + std::to_string(port), true);
-  });
+  std::string node = start_hung({"save", "save_batch", "get", "ping"}, &saves);
+  io_.call([&] { hung_zk_->register_ephemeral(root_ + "/message/", node, true); });
   start_comet();
   start_web("", 8000ms);  // longer than the comet's store.timeout: web hears the comet's answer
   wait_for_web(1, 1);
@@ -449,12 +441,7 @@ TEST_F(WebApiTest, a_live_push_does_not_wait_behind_a_stalled_store) {
   io_.run(web_->stop());
   io_.call([&] { web_.reset(); });
   test::stop_comet(io_, comet_);
-  io_.call([&] {
-    zk->close();
-    zk.reset();
-  });
-  io_.run(hung->stop(100ms));
-  io_.call([&] { hung.reset(); });
+  stop_hung();
 }
 
 TEST_F(WebApiTest, a_comet_leaving_zookeeper_leaves_the_ring_at_once) {
