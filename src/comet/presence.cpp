@@ -5,9 +5,10 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <map>
+
+#include "common/spawn.hpp"
 
 namespace appmsg::comet {
 
@@ -37,7 +38,7 @@ void Presence::changed(const std::string& key, bool joined) {
 }
 
 void Presence::start() {
-  asio::co_spawn(ex_, loop(), asio::detached);
+  spawn(ex_, loop(), "presence loop");
 }
 
 void Presence::stop() {

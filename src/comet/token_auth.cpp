@@ -3,8 +3,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
+#include "common/spawn.hpp"
 
 namespace appmsg::comet {
 
@@ -26,7 +25,7 @@ TokenAuth::TokenAuth(asio::any_io_executor control, RedisShards& redis,
 void TokenAuth::check(const SubRequest& req, std::function<void(AuthResult)> done) {
   auto user = user_of_token(req.token);
   if (user.empty() || user != user_of_key(req.key)) return done(AuthResult::bad_token);
-  asio::co_spawn(
+  spawn(
       ex_,
       [this, token = req.token, done = std::move(done),
        alive = lifeline_.token()]() -> asio::awaitable<void> {
@@ -47,7 +46,7 @@ void TokenAuth::check(const SubRequest& req, std::function<void(AuthResult)> don
         if (!*alive) co_return;
         done(result);
       },
-      asio::detached);
+      "auth: token lookup");
 }
 
 }  // namespace appmsg::comet

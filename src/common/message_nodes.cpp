@@ -3,11 +3,10 @@
 
 #include <spdlog/spdlog.h>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include "common/rpc.hpp"
+#include "common/spawn.hpp"
 #include "common/zk_client.hpp"
 
 namespace appmsg {
@@ -59,9 +58,9 @@ void MessageNodes::watch(ZkClient& zk) {
 // rebuilds the address set.
 void MessageNodes::refresh(const std::vector<std::string>& children) {
   uint64_t gen = ++generation_;
-  asio::co_spawn(
+  spawn(
       ex_,
-      [this, gen, children]() -> asio::awaitable<void> {
+      [this, gen, children, alive = lifeline_.token()]() -> asio::awaitable<void> {
         std::map<std::string, std::vector<std::string>> next;
         for (auto& child : children) {
           if (auto it = child_addresses_.find(child); it != child_addresses_.end()) {
@@ -73,8 +72,10 @@ void MessageNodes::refresh(const std::vector<std::string>& children) {
             auto pending = zk_->get(opts_.path + "/" + child);
             data = co_await std::move(pending);
           } catch (const std::exception& e) {
+            if (!*alive) co_return;
             spdlog::warn("message nodes: reading {}/{}: {}", opts_.path, child, e.what());
           }
+          if (!*alive) co_return;
           if (!data) continue;
           auto addrs = parse_message_node_data(*data);
           if (addrs.empty()) {
@@ -89,7 +90,7 @@ void MessageNodes::refresh(const std::vector<std::string>& children) {
         for (auto& [c, addrs] : child_addresses_) all.insert(all.end(), addrs.begin(), addrs.end());
         set_addresses(all);
       },
-      asio::detached);
+      "message nodes: refresh");
 }
 
 void MessageNodes::set_addresses(const std::vector<std::string>& addresses) {

@@ -20,6 +20,8 @@
 #include <string>
 #include <vector>
 
+#include "common/lifeline.hpp"
+
 namespace appmsg {
 
 class ZkClient;
@@ -63,6 +65,7 @@ class MessageNodes {
   std::map<std::string, std::vector<std::string>> child_addresses_;  // ZK child -> addresses
   uint64_t generation_ = 0;  // guards against out-of-order refreshes
   size_t next_ = 0;
+  Lifeline lifeline_;  // last member: a refresh finishing after the set is gone does nothing
 };
 
 }  // namespace appmsg

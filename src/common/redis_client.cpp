@@ -13,7 +13,6 @@
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
@@ -24,6 +23,7 @@
 #include <deque>
 
 #include "common/ketama.hpp"
+#include "common/spawn.hpp"
 
 namespace appmsg {
 
@@ -165,7 +165,8 @@ struct RedisClient::Impl : std::enable_shared_from_this<Impl> {
       self->failures = 0;
       self->on_connected();
       // The writer runs beside the reader; it ends when the connection's generation moves on.
-      asio::co_spawn(self->strand, self->write_loop(self, self->generation), asio::detached);
+      spawn(self->strand, self->write_loop(self, self->generation),
+            "redis " + self->opts.address + ": writer");
       std::string lost;
       try {
         co_await self->read_loop();

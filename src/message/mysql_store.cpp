@@ -5,9 +5,10 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <ctime>
+
+#include "common/spawn.hpp"
 
 namespace appmsg::message {
 
@@ -35,7 +36,7 @@ MysqlStore::MysqlStore(asio::any_io_executor ex, const MessageConfig& cfg)
 }
 
 void MysqlStore::start() {
-  asio::co_spawn(ex_, clean_loop(), asio::detached);
+  spawn(ex_, clean_loop(), "mysql: expiry sweep");
 }
 
 void MysqlStore::stop() {

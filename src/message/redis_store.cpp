@@ -5,7 +5,6 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <charconv>
 #include <ctime>
@@ -68,7 +67,7 @@ RedisStore::RedisStore(asio::any_io_executor ex, const MessageConfig& cfg)
 
 void RedisStore::start() {
   shards_.start();
-  asio::co_spawn(ex_, sweep_loop(), asio::detached);
+  spawn(ex_, sweep_loop(), "redis: expiry sweep");
 }
 
 void RedisStore::stop() {

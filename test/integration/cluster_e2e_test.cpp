@@ -282,6 +282,94 @@ TEST_F(ClusterE2ETest, JsonpResponsesAreValidJavascript) {
   EXPECT_EQ(calls, expected_calls) << "each callback must be called once, with the object";
 }
 
+// A body is checked once at web and then carried as pushed: keys in their order at every level,
+// spaces inside strings, a unicode escape and a '<' unchanged, in every way a client can get it
+// back. The version-1 format carries the body as JSON with the whitespace between tokens
+// removed; the original format (no version) carries the raw text, whitespace and all.
+TEST_F(ClusterE2ETest, PushedBodyComesBackAsPushedOverEveryPath) {
+  const std::string key = "e2e-fidelity@user";
+  const std::string body =
+      R"({"z": 1, "a": {"y": "caf\u00e9 <b>",  "b": [3, {"q": true, "c": null}]}, "m": "x  y"})";
+  const std::string compact =
+      R"({"z":1,"a":{"y":"caf\u00e9 <b>","b":[3,{"q":true,"c":null}]},"m":"x  y"})";
+  auto as_json = [&](int64_t mid) {
+    return R"({"msg":)" + compact + R"(,"mid":)" + std::to_string(mid) + R"(,"gid":0})";
+  };
+  // An original-format message: {"msg":"<the raw body>","mid":N,"gid":0}, in that order.
+  auto expect_text = [&](const std::string& raw, int64_t mid, const std::string& who) {
+    json j = json::parse(raw, nullptr, false);
+    ASSERT_TRUE(j.is_object()) << who << ": " << raw;
+    EXPECT_EQ(j.value("msg", ""), body) << who << ": " << raw;
+    EXPECT_EQ(j.value("mid", int64_t{0}), mid) << who;
+    EXPECT_EQ(raw.rfind(R"({"msg":")", 0), 0u) << who << ": " << raw;
+    EXPECT_NE(raw.find(R"(","mid":)" + std::to_string(mid) + R"(,"gid":0})"), std::string::npos)
+        << who << ": " << raw;
+  };
+  const std::string tcp = cluster().server_for(key, Proto::tcp);
+  const std::string ws = cluster().server_for(key, Proto::websocket);
+  struct Client {
+    Proto proto;
+    test::Format format;
+    std::string name;
+  };
+  const std::vector<Client> clients = {{Proto::tcp, test::Format::json, "TCP version 1"},
+                                       {Proto::tcp, test::Format::text, "TCP original"},
+                                       {Proto::websocket, test::Format::json, "WS version 1"},
+                                       {Proto::websocket, test::Format::text, "WS original"}};
+  std::vector<std::unique_ptr<Subscriber>> live;
+  for (auto& c : clients) {
+    live.push_back(std::make_unique<Subscriber>(c.proto, c.proto == Proto::tcp ? tcp : ws, key,
+                                                std::nullopt, 5s, c.format));
+    ASSERT_TRUE(live.back()->subscribed()) << c.name << ": " << live.back()->error();
+  }
+  auto before = push(key, json{{"before", 1}}, 600);
+  ASSERT_TRUE(before);
+  std::string error;
+  auto mid = cluster().push(key, body, 600, &error);
+  ASSERT_TRUE(mid) << error;
+
+  for (size_t i = 0; i < clients.size(); ++i) {
+    SCOPED_TRACE("live " + clients[i].name);
+    ASSERT_TRUE(live[i]->next_raw()) << live[i]->error();  // the message before
+    auto raw = live[i]->next_raw();
+    ASSERT_TRUE(raw) << live[i]->error();
+    if (clients[i].format == test::Format::json) {
+      EXPECT_EQ(*raw, as_json(*mid));
+    } else {
+      expect_text(*raw, *mid, clients[i].name);
+    }
+  }
+  for (auto& c : clients) {
+    SCOPED_TRACE("resumed " + c.name);
+    Subscriber back(c.proto, c.proto == Proto::tcp ? tcp : ws, key, *before, 5s, c.format);
+    ASSERT_TRUE(back.subscribed()) << back.error();
+    auto raw = back.next_raw();
+    ASSERT_TRUE(raw) << back.error();
+    if (c.format == test::Format::json) {
+      EXPECT_EQ(*raw, as_json(*mid));
+    } else {
+      expect_text(*raw, *mid, c.name);
+    }
+  }
+
+  const std::string k = url_encode(key);
+  const std::string after = std::to_string(*before);
+  auto v1 = cluster().get("/1/msg/get?k=" + k + "&m=" + after);
+  ASSERT_EQ(v1.status, 200) << v1.error;
+  EXPECT_EQ(v1.body, R"({"data":{"msgs":[)" + as_json(*mid) + R"(]},"ret":0})");
+  auto jsonp = cluster().get("/1/msg/get?k=" + k + "&m=" + after + "&cb=f");
+  ASSERT_EQ(jsonp.status, 200) << jsonp.error;
+  EXPECT_EQ(jsonp.body, "f(" + v1.body + ")");
+
+  auto old = cluster().get("/msg/get?key=" + k + "&mid=" + after);
+  ASSERT_EQ(old.status, 200) << old.error;
+  json j = old.json();
+  ASSERT_TRUE(j.is_object() && j["data"]["msgs"].is_array() && j["data"]["msgs"].size() == 1)
+      << old.body;
+  ASSERT_TRUE(j["data"]["msgs"][0].is_string()) << old.body;
+  expect_text(j["data"]["msgs"][0].get<std::string>(), *mid, "/msg/get");
+}
+
 // A client that keeps disconnecting and resuming from the last mid it saw, over TCP and
 // WebSocket, while a steady stream of stored pushes goes to its key: across all its connections
 // it sees every pushed message exactly once, in push order.
@@ -538,6 +626,42 @@ TEST_F(ClusterFailureTest, MigrateMovesClientsAfterRingChange) {
   auto mid2 = push(moved, msg2, 0);
   ASSERT_TRUE(mid2);
   expect_message(again, *mid2, msg2, "client back on node2");
+}
+
+// Two comets and two message nodes on one host, each started from a file with only the
+// original's keys (message nodes and web with no stat.bind: their pprof.bind is the stats
+// listener), start, find each other and serve: no two daemons reach for the same default port.
+class ClusterOriginalConfigTest : public ClusterTestBase {
+ protected:
+  void SetUp() override {
+    owned_ = std::make_unique<TestCluster>(binaries(), test::ConfigStyle::original);
+    cluster_ = owned_.get();
+    try {
+      owned_->start();
+    } catch (const std::exception& e) {
+      FAIL() << "the cluster did not start: " << e.what();
+    }
+  }
+  std::unique_ptr<TestCluster> owned_;
+};
+
+TEST_F(ClusterOriginalConfigTest, TwoOfEachDaemonOnOneHostStartAndServe) {
+  for (int n = 1; n <= TestCluster::kMessageNodes; ++n) {
+    auto r = test::http_request(cluster().message_stat(n), "GET", "/metrics");
+    EXPECT_EQ(r.status, 200) << "message node " << n << " stats on its pprof.bind: " << r.error;
+  }
+  EXPECT_EQ(cluster().stat().value("message_nodes", json()).size(), 2u) << cluster().stat();
+  for (int n = 1; n <= TestCluster::kComets; ++n) {
+    SCOPED_TRACE("comet " + std::to_string(n));
+    const std::string key = cluster().key_on(n, "orig-conf");
+    Subscriber client(Proto::tcp, cluster().comet_tcp(n), key);
+    ASSERT_TRUE(client.subscribed()) << client.error();
+    const json msg = {{"n", n}};
+    auto mid = push(key, msg, 600);
+    ASSERT_TRUE(mid);
+    expect_message(client, *mid, msg, "client on comet " + std::to_string(n));
+    EXPECT_EQ(stored(key, 0), json::array({json{{"msg", msg}, {"mid", *mid}, {"gid", 0}}}));
+  }
 }
 
 }  // namespace

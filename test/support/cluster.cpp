@@ -167,8 +167,9 @@ HttpReply http_request(const std::string& address, const std::string& method,
 // ---- Subscriber ----
 
 Subscriber::Subscriber(Proto proto, const std::string& address, const std::string& key,
-                       std::optional<int64_t> resume_mid, milliseconds timeout)
+                       std::optional<int64_t> resume_mid, milliseconds timeout, Format format)
     : proto_(proto) {
+  const std::string version = format == Format::json ? "1" : "";
   auto until = Clock::now() + timeout;
   try {
     conn_ = std::make_unique<TestClient>(address);
@@ -177,7 +178,7 @@ Subscriber::Subscriber(Proto proto, const std::string& address, const std::strin
     return;
   }
   if (proto == Proto::tcp) {
-    std::vector<std::string> args{"sub", key, "30", "", "1"};
+    std::vector<std::string> args{"sub", key, "30", "", version};
     if (resume_mid) args.push_back(std::to_string(*resume_mid));
     conn_->send(multi_bulk(args));
     std::string line = conn_->read_line(left(until));
@@ -187,7 +188,8 @@ Subscriber::Subscriber(Proto proto, const std::string& address, const std::strin
       return;
     }
   } else {
-    std::string target = "/sub?key=" + url_encode(key) + "&heartbeat=30&ver=1";
+    std::string target = "/sub?key=" + url_encode(key) + "&heartbeat=30";
+    if (!version.empty()) target += "&ver=" + version;
     if (resume_mid) target += "&mid=" + std::to_string(*resume_mid);
     conn_->send("GET " + target + " HTTP/1.1\r\nHost: " + address +
                 "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
@@ -285,6 +287,10 @@ std::optional<std::string> Subscriber::read_raw(Clock::time_point until) {
   }
 }
 
+std::optional<std::string> Subscriber::next_raw(milliseconds timeout) {
+  return read_raw(Clock::now() + timeout);
+}
+
 std::optional<json> Subscriber::next(milliseconds timeout) {
   auto raw = read_raw(Clock::now() + timeout);
   if (!raw) return std::nullopt;
@@ -312,7 +318,8 @@ bool Subscriber::closed_by_server(milliseconds timeout) {
 
 // ---- TestCluster ----
 
-TestCluster::TestCluster(ClusterBinaries bins) : bins_(std::move(bins)) {
+TestCluster::TestCluster(ClusterBinaries bins, ConfigStyle style)
+    : bins_(std::move(bins)), style_(style) {
   auto init = [&](Daemon& d, Kind kind, int number, std::string name, const std::string& bin) {
     d.kind = kind;
     d.number = number;
@@ -366,6 +373,7 @@ void TestCluster::assign_ports(Daemon& d) {
     d.tcp = addr();
     d.ws = addr();
     d.rpc = addr();
+    d.pprof = addr();
   } else if (d.kind == Kind::message) {
     d.rpc = addr();
   } else {
@@ -375,6 +383,13 @@ void TestCluster::assign_ports(Daemon& d) {
 }
 
 void TestCluster::write_config(const Daemon& d) const {
+  std::string text = style_ == ConfigStyle::ours ? config_text(d) : original_config_text(d);
+  std::ofstream out(d.conf, std::ios::trunc);
+  out << "# written by TestCluster (test/support/cluster.cpp)\n" << text;
+  if (!out) throw std::runtime_error("cannot write " + d.conf);
+}
+
+std::string TestCluster::config_text(const Daemon& d) const {
   std::string zk = "[zookeeper]\naddr " + zk_.connect_string() + "\ntimeout 4s\n";
   std::string base = "[base]\npidfile " + d.pidfile + "\nstat.bind " + d.stat + "\n";
   std::string text;
@@ -393,9 +408,32 @@ void TestCluster::write_config(const Daemon& d) const {
            "comet.path /gopush-cluster-comet\nmessage.path /gopush-cluster-message\n\n"
            "[rpc]\ntimeout 2s\nretry 1s\nping 1s\n\n[comet]\nmigrate.grace 500ms\n";
   }
-  std::ofstream out(d.conf, std::ios::trunc);
-  out << "# written by TestCluster (test/support/cluster.cpp)\n" << text;
-  if (!out) throw std::runtime_error("cannot write " + d.conf);
+  return text;
+}
+
+// The original's shipped files, section by section, with this cluster's addresses. Message
+// nodes and web have no stat.bind there: their pprof.bind is the stats listener.
+std::string TestCluster::original_config_text(const Daemon& d) const {
+  std::string base = "[base]\nuser nobody\npidfile " + d.pidfile + "\ndir ./\n";
+  std::string zk = "[zookeeper]\naddr " + zk_.connect_string() + "\ntimeout 4s\n";
+  if (d.kind == Kind::comet) {
+    return base + "tcp.bind " + d.tcp + "\nwebsocket.bind " + d.ws + "\nrpc.bind " + d.rpc +
+           "\npprof.bind " + d.pprof + "\nstat.bind " + d.stat + "\n\n" + zk +
+           "comet.path /gopush-cluster-comet\ncomet.node " + comet_name(d.number) +
+           "\nmessage.path /gopush-cluster-message\n\n[rpc]\nping 1s\nretry 1s\n\n"
+           "[channel]\nsndbuf.size 2048\nrcvbuf.size 256\nproto tcp,websocket\n"
+           "bufio.num 128\ntcp.keepalive no\nmaxsubscriber 64\nauth no\nmsgbuf.num 120\n";
+  }
+  if (d.kind == Kind::message) {
+    return base + "rpc.bind " + d.rpc + "\npprof.bind " + d.stat +
+           "\n\n[storage]\ntype redis\n\n[redis]\ntimeout 28800s\nidle 100\nactive 300\n"
+           "store 1000\nketama.base 255\n\n[redis.source]\nnode1:1 " +
+           redis_.address() + "\n\n" + zk + "path /gopush-cluster-message\n";
+  }
+  return base + "http.bind " + d.http + "\nadmin.bind " + d.admin + "\npprof.bind " + d.stat +
+         "\n\n" + zk +
+         "comet.path /gopush-cluster-comet\nmessage.path /gopush-cluster-message\n\n"
+         "[rpc]\nping 1s\nretry 3s\n\n[msg]\nexpire 604800\n";
 }
 
 void TestCluster::spawn(Daemon& d) {

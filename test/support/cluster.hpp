@@ -56,15 +56,19 @@ HttpReply http_request(const std::string& address, const std::string& method,
 // Comet clients
 
 enum class Proto { tcp, websocket };
+// The message format a client asks for: version "1" (the body as a JSON value) or none (the
+// original's first format: the body's text as a JSON string).
+enum class Format { json, text };
 
 class Subscriber {
  public:
   // Connects to `address` (the comet's TCP or WebSocket listener) and subscribes to `key` with
-  // a 30 s heartbeat, resuming after `resume_mid` when given; waits up to `timeout` for the
-  // comet's "+h". Check subscribed() and error().
+  // a 30 s heartbeat in `format`, resuming after `resume_mid` when given; waits up to `timeout`
+  // for the comet's "+h". Check subscribed() and error().
   Subscriber(Proto proto, const std::string& address, const std::string& key,
              std::optional<int64_t> resume_mid = std::nullopt,
-             std::chrono::milliseconds timeout = std::chrono::seconds(5));
+             std::chrono::milliseconds timeout = std::chrono::seconds(5),
+             Format format = Format::json);
   ~Subscriber();
   Subscriber(const Subscriber&) = delete;
   Subscriber& operator=(const Subscriber&) = delete;
@@ -75,6 +79,9 @@ class Subscriber {
   // The next pushed message ({"msg":...,"mid":N,"gid":0}); nullopt, with error() saying why,
   // when none arrives in time, the connection ends or the bytes are not a message.
   std::optional<nlohmann::json> next(std::chrono::milliseconds timeout = std::chrono::seconds(5));
+  // The next pushed message's bytes as the comet sent them (a TCP frame's payload or a
+  // WebSocket text frame); nullopt as for next().
+  std::optional<std::string> next_raw(std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
   // True when the server ends the connection within `timeout`; messages arriving first are
   // skipped and counted in skipped(). For WebSocket, close_code() is the code of the server's
@@ -110,12 +117,17 @@ struct ClusterBinaries {
   std::string comet, message, web;
 };
 
+// What the daemons' config files look like: ours (stat.bind everywhere, a few of our keys for
+// faster tests), or the original's (only keys the original daemons read, laid out as in its
+// shipped comet.conf, message.conf and web.conf: stats on pprof.bind for message and web).
+enum class ConfigStyle { ours, original };
+
 class TestCluster {
  public:
   static constexpr int kComets = 2;
   static constexpr int kMessageNodes = 2;
 
-  explicit TestCluster(ClusterBinaries bins);
+  explicit TestCluster(ClusterBinaries bins, ConfigStyle style = ConfigStyle::ours);
   ~TestCluster();  // stops every daemon (SIGTERM, then SIGKILL), then ZooKeeper and Redis
   TestCluster(const TestCluster&) = delete;
   TestCluster& operator=(const TestCluster&) = delete;
@@ -179,6 +191,7 @@ class TestCluster {
     std::string bin;
     std::string conf, log, pidfile;
     std::string tcp, ws, rpc, stat, http, admin;  // the listeners it has
+    std::string pprof;  // a comet's pprof.bind in original-style configs (read, never bound)
     bool started_once = false;
     uintmax_t log_offset = 0;  // the log's size when it was last spawned
     ChildProcess proc;
@@ -190,6 +203,8 @@ class TestCluster {
 
   void assign_ports(Daemon& d);
   void write_config(const Daemon& d) const;
+  std::string config_text(const Daemon& d) const;
+  std::string original_config_text(const Daemon& d) const;
   void spawn(Daemon& d);
   // Waits until d's stat listener answers GET /metrics with 200. Throws (with its log tail)
   // when it exits or the deadline passes; on a first start that failed to bind, returns false
@@ -206,6 +221,7 @@ class TestCluster {
   [[noreturn]] void fail(const Daemon& d, const std::string& why) const;
 
   ClusterBinaries bins_;
+  ConfigStyle style_;
   TempDir dir_;
   ZooKeeperServer zk_;
   RedisServer redis_;
