@@ -12,6 +12,7 @@
 #include <boost/asio.hpp>
 #include <chrono>
 #include <iostream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -77,8 +78,17 @@ std::string server_for(asio::io_context& io, const Options& o, const std::string
 
 struct Totals {
   uint64_t acked = 0, errors = 0;
+  std::map<std::string, uint64_t> codes;  // answers by "ret" (0, 1004, 1005, 65535, ...)
   std::vector<int64_t> ack_ns;
 };
+
+// The "ret" of a JSON answer, as written ("?" when there is none).
+std::string ret_of(const std::string& answer) {
+  auto at = answer.find("\"ret\":");
+  if (at == std::string::npos) return "?";
+  auto begin = at + 6, end = answer.find_first_not_of("-0123456789", begin);
+  return answer.substr(begin, end - begin);
+}
 
 asio::awaitable<void> pusher(int id, const Options& o, const std::vector<std::string>& keys,
                              int64_t start, int64_t end, Totals& t) {
@@ -117,7 +127,9 @@ asio::awaitable<void> pusher(int id, const Options& o, const std::vector<std::st
       co_return;
     }
     t.ack_ns.push_back(now_ns() - sent);
-    if (answer.find("\"ret\":0") != std::string::npos) {
+    std::string ret = ret_of(answer);
+    ++t.codes[ret];
+    if (ret == "0") {
       ++t.acked;
     } else {
       ++t.errors;
@@ -179,20 +191,22 @@ int main(int argc, char** argv) try {
            {"keys", o.keys},
            {"acked_per_s", static_cast<double>(t.acked) / secs},
            {"errors", t.errors},
+           {"codes", t.codes},
            {"received", received},
            {"lost", static_cast<int64_t>(t.acked) - static_cast<int64_t>(received)},
            {"ack_p50_ms", bench::percentile_ms(t.ack_ns, 0.5)},
            {"ack_p99_ms", bench::percentile_ms(t.ack_ns, 0.99)},
+           {"ack_max_ms", bench::percentile_ms(t.ack_ns, 1.0)},
            {"p50_ms", bench::percentile_ms(lat, 0.5)},
            {"p90_ms", bench::percentile_ms(lat, 0.9)},
            {"p99_ms", bench::percentile_ms(lat, 0.99)},
            {"p999_ms", bench::percentile_ms(lat, 0.999)}};
   std::cout << "admin pushes acked/s   " << out["acked_per_s"] << "  (errors " << t.errors
-            << ")\nmessages received      " << received << " of " << t.acked
-            << "\npush->receive ms       p50 " << out["p50_ms"] << "  p90 " << out["p90_ms"]
-            << "  p99 " << out["p99_ms"] << "  p99.9 " << out["p999_ms"]
-            << "\nHTTP answer ms         p50 " << out["ack_p50_ms"] << "  p99 " << out["ack_p99_ms"]
-            << "\n"
+            << ", answers by ret " << out["codes"].dump() << ")\nmessages received      "
+            << received << " of " << t.acked << "\npush->receive ms       p50 " << out["p50_ms"]
+            << "  p90 " << out["p90_ms"] << "  p99 " << out["p99_ms"] << "  p99.9 "
+            << out["p999_ms"] << "\nHTTP answer ms         p50 " << out["ack_p50_ms"] << "  p99 "
+            << out["ack_p99_ms"] << "  max " << out["ack_max_ms"] << "\n"
             << out.dump() << "\n";
   return 0;
 } catch (const std::exception& e) {

@@ -46,9 +46,9 @@ CometService::CometService(asio::io_context& control, CometConfig config, size_t
     }
     redis_ = std::make_unique<RedisShards>(control_.get_executor(), std::move(shards),
                                            config_.redis_ketama_base);
-    presence_ =
-        std::make_unique<Presence>(control_.get_executor(), *redis_, table_, config_.comet_node,
-                                   config_.presence_ttl, stats_.presence_errors);
+    presence_ = std::make_unique<Presence>(control_.get_executor(), *redis_, table_,
+                                           config_.comet_node, config_.presence_ttl,
+                                           stats_.presence_errors, stats_.presence_dropped);
     ctx->on_presence = [p = presence_.get()](const std::string& key, bool joined) {
       p->changed(key, joined);
     };

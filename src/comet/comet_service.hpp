@@ -21,7 +21,7 @@
 #include "common/http_server.hpp"
 #include "common/io_pool.hpp"
 #include "common/message_nodes.hpp"
-#include "common/redis_client.hpp"
+#include "common/redis_shards.hpp"
 #include "common/zk_client.hpp"
 
 namespace appmsg::comet {

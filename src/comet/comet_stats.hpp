@@ -25,8 +25,8 @@ struct CometStats {
   Counter resumes{0}, resumed_messages{0}, resume_failures{0};
   // migrate: connections closed because their key moved to another node
   Counter closed_migrated{0};
-  // Redis: token lookups and presence writes that failed
-  Counter auth_errors{0}, presence_errors{0};
+  // Redis: token lookups and presence writes that failed; presence changes dropped (bound)
+  Counter auth_errors{0}, presence_errors{0}, presence_dropped{0};
   Counter store_latency_us_sum{0}, store_latency_count{0};
   static constexpr int kLatencyBuckets = 8;  // <= 0.5, 1, 2, 5, 10, 50, 250 ms, +Inf
   Counter store_latency_bucket[kLatencyBuckets] = {};

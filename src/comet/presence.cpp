@@ -23,18 +23,28 @@ constexpr const char* kDeleteIfMine =
 }  // namespace
 
 Presence::Presence(asio::any_io_executor control, RedisShards& redis, ChannelTable& table,
-                   std::string node, std::chrono::seconds ttl, std::atomic<uint64_t>& errors)
+                   std::string node, std::chrono::seconds ttl, std::atomic<uint64_t>& errors,
+                   std::atomic<uint64_t>& dropped, size_t max_pending)
     : ex_(control),
       redis_(redis),
       table_(table),
       node_(std::move(node)),
       ttl_(ttl),
+      max_pending_(max_pending),
       timer_(control),
-      errors_(errors) {}
+      errors_(errors),
+      dropped_(dropped) {}
 
 void Presence::changed(const std::string& key, bool joined) {
   std::lock_guard lock(mu_);
-  pending_[key] = joined;
+  if (auto it = pending_.find(key); it != pending_.end()) {
+    it->second = joined;
+  } else if (pending_.size() < max_pending_) {
+    pending_.emplace(key, joined);
+  } else {
+    resync_ = true;
+    dropped_.fetch_add(1, std::memory_order_relaxed);
+  }
 }
 
 void Presence::start() {
@@ -70,14 +80,21 @@ asio::awaitable<void> Presence::loop() {
 
 asio::awaitable<void> Presence::flush() {
   std::unordered_map<std::string, bool> changes;
+  bool resync = false;
   {
     std::lock_guard lock(mu_);
     changes.swap(pending_);
+    std::swap(resync, resync_);
   }
   std::vector<std::pair<std::string, bool>> list;
   for (auto& [k, joined] : changes) {
     // A leave while another connection of the key is still here is no leave.
     list.emplace_back(k, joined || table_.count(k) > 0);
+  }
+  if (resync) {
+    for (auto& k : table_.keys()) {
+      if (!changes.count(k)) list.emplace_back(std::move(k), true);
+    }
   }
   auto w = write(std::move(list));
   co_await std::move(w);

@@ -6,6 +6,10 @@
 // shard; every ttl/3 it refreshes every live key. A leave deletes the key only when it still
 // names this node (a client may already have moved to another comet). Redis being down costs
 // log lines and a counter, never a stalled connection.
+//
+// Pending changes are bounded (max_pending keys): while Redis is slow and the map is full, a
+// change to a further key is dropped and counted, and the next flush rewrites every live key
+// instead (joins are then written; a dropped leave's key expires with its TTL).
 #pragma once
 
 #include <atomic>
@@ -19,16 +23,18 @@
 
 #include "comet/channel_table.hpp"
 #include "common/lifeline.hpp"
-#include "common/redis_client.hpp"
+#include "common/redis_shards.hpp"
 
 namespace appmsg::comet {
 
 class Presence {
  public:
   static constexpr std::string_view kPrefix = "presence:";
+  static constexpr size_t kMaxPending = 100'000;  // keys with an unwritten change
 
   Presence(boost::asio::any_io_executor control, RedisShards& redis, ChannelTable& table,
-           std::string node, std::chrono::seconds ttl, std::atomic<uint64_t>& errors);
+           std::string node, std::chrono::seconds ttl, std::atomic<uint64_t>& errors,
+           std::atomic<uint64_t>& dropped, size_t max_pending = kMaxPending);
   void changed(const std::string& key, bool joined);  // thread-safe
   void start();
   boost::asio::awaitable<void> flush();  // writes pending changes now (also used on stop)
@@ -44,12 +50,15 @@ class Presence {
   ChannelTable& table_;
   std::string node_;
   std::chrono::seconds ttl_;
-  std::mutex mu_;                                  // guards pending_ only
+  std::mutex mu_;                                  // guards pending_ and resync_
   std::unordered_map<std::string, bool> pending_;  // key -> joined (last change wins)
+  size_t max_pending_;
+  bool resync_ = false;  // a change was dropped: the next flush rewrites every live key
   boost::asio::steady_timer timer_;
   bool stopped_ = false;
-  std::atomic<uint64_t>& errors_;  // the comet's counter
-  Lifeline lifeline_;              // last member: the loop stops when presence is gone
+  std::atomic<uint64_t>& errors_;  // the comet's counters
+  std::atomic<uint64_t>& dropped_;
+  Lifeline lifeline_;  // last member: the loop stops when presence is gone
 };
 
 }  // namespace appmsg::comet

@@ -103,6 +103,9 @@ std::string metrics(const ChannelTable& table, const CometStats& s) {
        get(s.auth_errors));
   line("appmsg_comet_presence_errors_total", "counter", "Presence writes to Redis that failed.",
        get(s.presence_errors));
+  line("appmsg_comet_presence_dropped_total", "counter",
+       "Presence changes dropped while the pending set was full (a full rewrite follows).",
+       get(s.presence_dropped));
   line("appmsg_comet_store_calls_total", "counter",
        "Calls to message nodes to store offline copies.", get(s.store_calls));
   line("appmsg_comet_store_errors_total", "counter", "Offline copies that could not be stored.",

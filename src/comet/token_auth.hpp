@@ -14,7 +14,7 @@
 
 #include "comet/session_context.hpp"
 #include "common/lifeline.hpp"
-#include "common/redis_client.hpp"
+#include "common/redis_shards.hpp"
 
 namespace appmsg::comet {
 

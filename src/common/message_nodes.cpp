@@ -122,6 +122,32 @@ std::vector<std::string> MessageNodes::addresses() const {
   return out;
 }
 
+// A ping with `retry` to answer: the node is back when it does, else skipped for another
+// `retry`. The probe holds the node (and its client) alive by itself.
+void MessageNodes::probe(const std::shared_ptr<Node>& node) {
+  node->probing = true;
+  spawn(
+      ex_,
+      [node, retry = opts_.retry]() -> asio::awaitable<void> {
+        bool answered = false;
+        try {
+          auto pending = node->client->call("ping", json::object(), retry);
+          co_await std::move(pending);
+          answered = true;
+        } catch (const RpcError& e) {
+          answered = !e.transport();  // it answered, if only with an error
+        }
+        node->probing = false;
+        if (answered) {
+          node->down_until = {};
+          spdlog::info("message nodes: {} answers again", node->client->address());
+        } else {
+          node->down_until = Clock::now() + retry;
+        }
+      },
+      "message nodes: probe");
+}
+
 asio::awaitable<json> MessageNodes::call(std::string method, json params,
                                          std::chrono::milliseconds deadline) {
   auto until = Clock::now() + deadline;
@@ -136,7 +162,9 @@ asio::awaitable<json> MessageNodes::call(std::string method, json params,
   auto now = Clock::now();
   for (size_t i = 0; i < n; ++i, ++it) {
     if (it == nodes_.end()) it = nodes_.begin();
-    (it->second->down_until > now ? down : order).push_back(it->second);
+    auto& node = it->second;
+    if (node->failed() && node->down_until <= now && !node->probing) probe(node);
+    (node->failed() ? down : order).push_back(node);
   }
   order.insert(order.end(), down.begin(), down.end());
   for (size_t attempt = 0; attempt < order.size(); ++attempt) {
@@ -153,7 +181,10 @@ asio::awaitable<json> MessageNodes::call(std::string method, json params,
       node->down_until = {};
       co_return result;
     } catch (const RpcError& e) {
-      if (!e.transport()) throw;  // the node answered: another node would answer the same
+      if (!e.transport()) {  // the node answered: another node would answer the same
+        node->down_until = {};
+        throw;
+      }
       node->down_until = Clock::now() + opts_.retry;
       spdlog::warn("message nodes: {} failed on {}: {}", method, node->client->address(), e.what());
       last = e;

@@ -3,8 +3,11 @@
 //
 // call() picks nodes round-robin, skipping any that failed recently; when a node fails with a
 // transport error or its deadline, it is skipped for `retry` and the call moves on to the next
-// node, all within the caller's deadline. Errors a node returns on purpose (bad params) are
-// not retried. Lives on one executor (a strand or single-threaded context): call it there.
+// node, all within the caller's deadline. A failed node gets no calls (unless every other node
+// failed too) until a ping, sent every `retry` and given `retry` to answer, says it is back:
+// a node that accepts but never answers holds up only the calls that found it first. Errors a node
+// returns on purpose (bad params) are not retried. Lives on one executor (a strand or
+// single-threaded context): call it there.
 //
 // Node data: JSON {"rpc":["host:port",...],"weight":N} (what our message daemon writes), or the
 // original's plain "host:port[,host:port]".
@@ -54,9 +57,14 @@ class MessageNodes {
  private:
   struct Node {
     std::unique_ptr<RpcClient> client;
+    // Set when a call to it fails; cleared when it answers again. Past it, a ping probes the
+    // node (`probing`) while calls keep skipping it.
     std::chrono::steady_clock::time_point down_until{};
+    bool probing = false;
+    bool failed() const { return down_until != std::chrono::steady_clock::time_point{}; }
   };
   void refresh(const std::vector<std::string>& children);
+  void probe(const std::shared_ptr<Node>& node);
 
   boost::asio::any_io_executor ex_;
   Options opts_;

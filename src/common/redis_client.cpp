@@ -1,4 +1,4 @@
-// Redis client: the connection loop (connect, read, write, deadlines) and the shard set.
+// Redis client: the connection loop (connect, read, write, deadlines).
 //
 // All state of a connection lives on its strand. Callers on any executor enqueue commands there;
 // each completion is dispatched back to the caller's executor.
@@ -22,7 +22,6 @@
 #include <boost/asio/write.hpp>
 #include <deque>
 
-#include "common/ketama.hpp"
 #include "common/spawn.hpp"
 
 namespace appmsg {
@@ -90,7 +89,7 @@ std::pair<std::string, std::string> split_address(const std::string& addr) {
 
 struct RedisClient::Impl : std::enable_shared_from_this<Impl> {
   struct Pending {
-    std::string bytes;
+    std::string bytes;  // the encoded command until it is handed to the writer
     Clock::time_point deadline;
     ReplyHandler handler;
     bool sent = false;
@@ -114,6 +113,7 @@ struct RedisClient::Impl : std::enable_shared_from_this<Impl> {
   redisReader* reader = nullptr;
   std::deque<Pending> pending;  // in send order; sent ones come first
   std::string outbuf;           // encoded commands not yet handed to write
+  size_t unsent_bytes = 0;      // bytes of pending commands not yet sent (bounded)
   bool is_connected = false;
   bool stopped = false;
   uint64_t generation = 0;  // one per connection; ends that connection's writer
@@ -218,10 +218,7 @@ struct RedisClient::Impl : std::enable_shared_from_this<Impl> {
     is_connected = true;
     if (reader) redisReaderFree(reader);
     reader = redisReaderCreate();
-    for (auto& p : pending) {  // everything waiting goes out now, in order
-      outbuf += p.bytes;
-      p.sent = true;
-    }
+    for (auto& p : pending) mark_sent(p);  // everything waiting goes out now, in order
     wake.cancel();
   }
 
@@ -290,24 +287,34 @@ struct RedisClient::Impl : std::enable_shared_from_this<Impl> {
     }
   }
 
+  // Hands the command's bytes to the writer; only the reply is awaited from now on.
+  void mark_sent(Pending& p) {
+    outbuf += p.bytes;
+    unsent_bytes -= p.bytes.size();
+    std::string().swap(p.bytes);
+    p.sent = true;
+  }
+
   // Called on the strand.
   void enqueue(std::string bytes, ReplyHandler handler) {
     if (stopped) return std::move(handler)(asio::error::operation_aborted, RedisReply{});
-    if (pending.size() >= opts.max_pending) {
+    if (pending.size() >= opts.max_pending ||
+        unsent_bytes + outbuf.size() + bytes.size() > opts.max_pending_bytes) {
       return std::move(handler)(asio::error::no_buffer_space, RedisReply{});
     }
-    Pending p{std::move(bytes), Clock::now() + opts.command_timeout, std::move(handler)};
+    unsent_bytes += bytes.size();
+    pending.push_back(
+        Pending{std::move(bytes), Clock::now() + opts.command_timeout, std::move(handler)});
     if (is_connected) {
-      outbuf += p.bytes;
-      p.sent = true;
+      mark_sent(pending.back());
       wake.cancel();
     }
-    pending.push_back(std::move(p));
   }
 
   void fail_all(error_code ec) {
     auto failed = std::move(pending);
     pending.clear();
+    unsent_bytes = 0;
     for (auto& p : failed) std::move(p.handler)(ec, RedisReply{});
   }
 
@@ -338,6 +345,7 @@ struct RedisClient::Impl : std::enable_shared_from_this<Impl> {
     while (!pending.empty() && pending.front().deadline <= now) {
       auto p = std::move(pending.front());
       pending.pop_front();
+      unsent_bytes -= p.bytes.size();
       std::move(p.handler)(asio::error::timed_out, RedisReply{});
     }
   }
@@ -441,54 +449,6 @@ asio::awaitable<std::vector<RedisReply>> RedisClient::pipeline(
     throw boost::system::system_error(e.code(), "redis " + impl_->opts.address);
   }
   co_return replies;
-}
-
-// --- shards ------------------------------------------------------------------------------
-
-struct RedisShards::State {
-  std::vector<std::string> names;
-  std::vector<std::unique_ptr<RedisClient>> clients;
-  std::unique_ptr<StorageRing> ring;
-};
-
-RedisShards::RedisShards(asio::any_io_executor ex, std::vector<Shard> shards, int ketama_base)
-    : state_(std::make_unique<State>()) {
-  std::vector<std::pair<std::string, int>> weighted;
-  for (auto& s : shards) {
-    weighted.emplace_back(s.name, s.weight);
-    state_->names.push_back(s.name);
-    state_->clients.push_back(std::make_unique<RedisClient>(ex, s.options));
-  }
-  state_->ring = std::make_unique<StorageRing>(std::move(weighted), ketama_base);
-}
-
-RedisShards::~RedisShards() = default;
-
-void RedisShards::start() {
-  for (auto& c : state_->clients) c->start();
-}
-
-void RedisShards::stop() {
-  for (auto& c : state_->clients) c->stop();
-}
-
-const std::string& RedisShards::shard_name(std::string_view key) const {
-  return state_->ring->node_for(key);
-}
-
-RedisClient& RedisShards::for_key(std::string_view key) {
-  const std::string& name = shard_name(key);
-  for (size_t i = 0; i < state_->names.size(); ++i) {
-    if (state_->names[i] == name) return *state_->clients[i];
-  }
-  throw std::logic_error("redis ring names an unknown shard " + name);
-}
-
-size_t RedisShards::size() const {
-  return state_->clients.size();
-}
-RedisClient& RedisShards::at(size_t i) {
-  return *state_->clients.at(i);
 }
 
 }  // namespace appmsg

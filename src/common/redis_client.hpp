@@ -1,11 +1,12 @@
 // Redis client: one pipelined connection per server, driven by Asio; hiredis encodes commands
-// and parses replies. Several servers form a sharded set over the SHA-1 ketama ring.
+// and parses replies. RedisShards (redis_shards.hpp) puts several behind a ketama ring.
 //
 // A connection reconnects by itself (with back-off) and every command carries a deadline. Redis
 // answers in order, so when the oldest command sent outlives its deadline the connection is
 // stalled: it is dropped, every command sent on it fails, and a new one is made. Commands issued
 // while disconnected wait for the reconnect until their deadline. At most `max_pending`
-// commands wait per connection; beyond that a command fails at once (no_buffer_space).
+// commands, and `max_pending_bytes` of encoded commands not yet sent, wait per connection;
+// beyond either a command fails at once (no_buffer_space).
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
@@ -33,6 +34,7 @@ struct RedisOptions {
   std::chrono::milliseconds connect_timeout{1000};  // one TCP connect attempt
   std::chrono::milliseconds command_timeout{1000};  // from issue to reply
   size_t max_pending = 65536;                       // commands waiting on one connection
+  size_t max_pending_bytes = 64 << 20;              // their encoded bytes not yet written
 };
 
 class RedisClient {
@@ -59,30 +61,6 @@ class RedisClient {
 
  private:
   std::shared_ptr<Impl> impl_;
-};
-
-// Redis servers sharded by key over the SHA-1 ketama ring (spec/message.md 4.1).
-class RedisShards {
- public:
-  struct Shard {
-    std::string name;  // ring name, e.g. "node1"
-    int weight = 1;
-    RedisOptions options;
-  };
-  // Throws std::invalid_argument when the ring would have no points.
-  RedisShards(boost::asio::any_io_executor ex, std::vector<Shard> shards, int ketama_base = 255);
-  ~RedisShards();
-
-  void start();
-  void stop();
-  RedisClient& for_key(std::string_view key);
-  const std::string& shard_name(std::string_view key) const;
-  size_t size() const;
-  RedisClient& at(size_t i);
-
- private:
-  struct State;
-  std::unique_ptr<State> state_;
 };
 
 }  // namespace appmsg

@@ -15,6 +15,7 @@
 
 #include "common/lifeline.hpp"
 #include "common/redis_client.hpp"
+#include "common/redis_shards.hpp"
 #include "message/message_config.hpp"
 #include "message/message_store.hpp"
 

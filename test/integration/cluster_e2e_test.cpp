@@ -543,6 +543,87 @@ TEST_F(ClusterFailureTest, KilledMessageNodePushesKeepSucceeding) {
   for (int64_t mid : ok) EXPECT_EQ(std::count(mids.begin(), mids.end(), mid), 1) << mid;
 }
 
+// One of two message nodes stopped (SIGSTOP: connected, silent). Stored pushes answer 0 (the
+// comet gives each node a share of store.timeout, then stores on the other) or 1004
+// (delivered, not stored), never "outcome unknown" or "not delivered"; live-only pushes made
+// while a stored push waits on the stopped node are answered and delivered meanwhile.
+TEST_F(ClusterFailureTest, StoppedMessageNodeNeitherBlocksLivePushesNorHangsStoredOnes) {
+  const std::string live_keys[2] = {cluster().key_on(1, "e2e-stall-live"),
+                                    cluster().key_on(2, "e2e-stall-live")};
+  const std::string stored_keys[2] = {cluster().key_on(1, "e2e-stall-stored"),
+                                      cluster().key_on(2, "e2e-stall-stored")};
+  std::vector<std::unique_ptr<Subscriber>> live_subs, stored_subs;
+  for (int i = 0; i < 2; ++i) {
+    live_subs.push_back(
+        std::make_unique<Subscriber>(Proto::tcp, cluster().comet_tcp(i + 1), live_keys[i]));
+    stored_subs.push_back(
+        std::make_unique<Subscriber>(Proto::tcp, cluster().comet_tcp(i + 1), stored_keys[i]));
+    ASSERT_TRUE(live_subs.back()->subscribed()) << live_subs.back()->error();
+    ASSERT_TRUE(stored_subs.back()->subscribed()) << stored_subs.back()->error();
+  }
+  struct Timed {
+    Clock::time_point start, end;
+    int ret = -1;
+    int64_t mid = 0;
+  };
+  auto timed_push = [&](const std::string& key, int seq, int64_t expire) {
+    Timed t;
+    t.start = Clock::now();
+    auto r = cluster().admin_post(
+        "/1/admin/push/private?key=" + url_encode(key) + "&expire=" + std::to_string(expire),
+        json{{"seq", seq}}.dump());
+    t.end = Clock::now();
+    json j = r.json();
+    if (j.is_object()) {
+      t.ret = j.value("ret", -1);
+      if (j.contains("data")) t.mid = j["data"].value("mid", int64_t{0});
+    }
+    return t;
+  };
+
+  cluster().pause_message(1);
+  constexpr int kStored = 6;  // three per comet: each comet starts at least one on the stopped node
+  std::vector<Timed> saves(kStored);
+  std::atomic<bool> stored_done{false};
+  std::thread storer([&] {
+    for (int i = 0; i < kStored; ++i) saves[i] = timed_push(stored_keys[i % 2], i, 600);
+    stored_done = true;
+  });
+  std::vector<Timed> live;
+  for (int i = 0; !stored_done || live.size() < 2; ++i) {
+    live.push_back(timed_push(live_keys[i % 2], i, 0));
+    EXPECT_EQ(live.back().ret, 0) << "live-only push " << i;
+    auto m = live_subs[i % 2]->next(5s);
+    ASSERT_TRUE(m) << "live-only push " << i << ": " << live_subs[i % 2]->error();
+    EXPECT_EQ((*m)["msg"], (json{{"seq", i}}));
+  }
+  storer.join();
+  cluster().resume_message(1);
+
+  int waited = 0, live_meanwhile = 0;
+  for (int i = 0; i < kStored; ++i) {
+    SCOPED_TRACE("stored push " + std::to_string(i));
+    EXPECT_TRUE(saves[i].ret == 0 || saves[i].ret == 1004) << "ret " << saves[i].ret;
+    auto m = stored_subs[i % 2]->next(5s);
+    ASSERT_TRUE(m) << stored_subs[i % 2]->error();
+    EXPECT_EQ((*m)["msg"], (json{{"seq", i}}));
+    if (saves[i].ret == 0) {
+      json page = stored(stored_keys[i % 2], saves[i].mid - 1);
+      ASSERT_FALSE(page.empty()) << "answered 0 but not stored";
+      EXPECT_EQ(page[0]["mid"], saves[i].mid);
+    }
+    // A push that took half of store.timeout (2 s) waited on the stopped node.
+    if (saves[i].end - saves[i].start < 900ms) continue;
+    ++waited;
+    for (auto& l : live) live_meanwhile += l.start > saves[i].start && l.end < saves[i].end;
+  }
+  std::cout << "[ INFO     ] " << waited << " of " << kStored
+            << " stored pushes waited on the stopped node; " << live.size() << " live-only pushes, "
+            << live_meanwhile << " answered during such a wait\n";
+  EXPECT_GE(waited, 1) << "no stored push reached the stopped node";
+  EXPECT_GE(live_meanwhile, 1) << "no live-only push was answered while a stored one waited";
+}
+
 TEST_F(ClusterFailureTest, ZookeeperRestartClusterRecovers) {
   const std::string k1 = cluster().key_on(1, "e2e-zk");
   const std::string k2 = cluster().key_on(2, "e2e-zk");

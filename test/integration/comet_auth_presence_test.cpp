@@ -27,8 +27,9 @@
 
 #include "comet/comet_config.hpp"
 #include "comet/comet_service.hpp"
+#include "comet/presence.hpp"
 #include "common/http.hpp"
-#include "common/redis_client.hpp"
+#include "common/redis_shards.hpp"
 #include "common/rpc.hpp"
 #include "support/async.hpp"
 #include "support/comet_harness.hpp"
@@ -433,6 +434,51 @@ TEST_F(CometAuthPresenceTest, presence_is_written_with_ttl_refreshed_and_removed
     SCOPED_TRACE(key);
     EXPECT_TRUE(eventually([&] { return !presence(key); }, 5s));
   }
+}
+
+// A connection the channel table can hold; it does nothing (the presence bound test).
+class IdleSubscriber : public comet::Subscriber {
+ public:
+  explicit IdleSubscriber(boost::asio::any_io_executor ex) : ex_(std::move(ex)) {}
+  void deliver(std::shared_ptr<const comet::Message>) override {}
+  boost::asio::any_io_executor executor() override { return ex_; }
+  void deliver_here(const std::shared_ptr<const comet::Message>&) override {}
+  void close(comet::CloseReason) override {}
+  bool old_format() const override { return false; }
+
+ private:
+  boost::asio::any_io_executor ex_;
+};
+
+// At most max_pending keys wait with a change: a change to a further key is dropped and
+// counted, and the next flush rewrites every key that has a connection instead, so a dropped
+// join is still written; a dropped key with no connection is not.
+TEST_F(CometAuthPresenceTest, pending_presence_changes_are_bounded_and_a_full_rewrite_follows) {
+  const std::string a = "pb" + id_ + "_a", b = "pb" + id_ + "_b", c = "pb" + id_ + "_c",
+                    d = "pb" + id_ + "_d";
+  comet::ChannelTable table(1, 8);
+  ASSERT_EQ(table.add(c, std::make_shared<IdleSubscriber>(io_.executor())),
+            comet::ChannelTable::AddResult::added);
+  std::atomic<uint64_t> errors{0}, dropped{0};
+  io_.call([&] { ring_->start(); });
+  auto writer = io_.call([&] {
+    return std::make_unique<comet::Presence>(io_.executor(), *ring_, table, "bounded-node", 60s,
+                                             errors, dropped, 2);
+  });
+  writer->changed(a, true);
+  writer->changed(b, true);
+  writer->changed(a, true);  // a key already pending: no new entry
+  EXPECT_EQ(dropped.load(), 0u);
+  writer->changed(c, true);
+  writer->changed(d, true);
+  EXPECT_EQ(dropped.load(), 2u);
+  io_.run(writer->flush());
+  EXPECT_EQ(errors.load(), 0u);
+  EXPECT_EQ(presence(a), "bounded-node");
+  EXPECT_EQ(presence(b), "bounded-node");
+  EXPECT_EQ(presence(c), "bounded-node") << "the rewrite writes every key with a connection";
+  EXPECT_EQ(presence(d), std::nullopt) << "no connection, so nothing to write";
+  io_.call([&] { writer.reset(); });
 }
 
 TEST_F(CometAuthPresenceTest, leave_deletes_presence_long_before_it_expires) {

@@ -8,6 +8,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/system/system_error.hpp>
 
+#include "common/redis_shards.hpp"
 #include "support/async.hpp"
 #include "support/servers.hpp"
 
@@ -160,6 +161,34 @@ TEST_F(RedisClientTest, TooManyPendingCommandsFailAtOnce) {
   }
   EXPECT_THROW(f1.get(), boost::system::system_error);  // timed out waiting for a connection
   EXPECT_THROW(f2.get(), boost::system::system_error);
+  io_.call([&] { c.stop(); });
+}
+
+// The bytes of commands waiting to be sent are bounded too: a command that fits exactly is
+// taken, the next (even a small one) fails at once, and the first still completes once a server
+// is there.
+TEST_F(RedisClientTest, PendingBytesAreBoundedExactly) {
+  const std::string value(600, 'v');
+  const size_t encoded = 4 + 9 + 7 + 6 + value.size() + 2;  // *3 $3 SET $1 k $600 <value>
+  test::RedisServer server;
+  server.start();
+  server.stop();  // same port when it starts again; until then commands wait for a connection
+  RedisOptions opts;
+  opts.address = server.address();
+  opts.max_pending_bytes = encoded;
+  opts.command_timeout = 10000ms;
+  RedisClient c(io_.executor(), opts);
+  c.start();
+  auto first = asio::co_spawn(io_.io(), c.command({"SET", "k", value}), asio::use_future);
+  try {
+    cmd(c, {"PING"});
+    FAIL() << "expected no_buffer_space";
+  } catch (const boost::system::system_error& e) {
+    EXPECT_EQ(e.code(), asio::error::no_buffer_space);
+  }
+  server.start();
+  EXPECT_EQ(first.get().str, "OK");
+  EXPECT_EQ(cmd(c, {"GET", "k"}).str, value);
   io_.call([&] { c.stop(); });
 }
 

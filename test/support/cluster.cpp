@@ -344,6 +344,7 @@ TestCluster::~TestCluster() {
   for (auto& d : comets_) rest.push_back(&d);
   for (auto& d : messages_) rest.push_back(&d);
   for (auto* d : rest) {
+    if (d->proc.running()) ::kill(d->proc.pid(), SIGCONT);  // a paused one must see SIGTERM
     if (d->proc.running()) ::kill(d->proc.pid(), SIGTERM);
   }
   for (auto* d : rest) {
@@ -565,6 +566,14 @@ void TestCluster::kill_message(int n) {
 
 void TestCluster::stop_message(int n) {
   message(n).proc.stop(kStopGrace);
+}
+
+void TestCluster::pause_message(int n) {
+  if (message(n).proc.running()) ::kill(message(n).proc.pid(), SIGSTOP);
+}
+
+void TestCluster::resume_message(int n) {
+  if (message(n).proc.running()) ::kill(message(n).proc.pid(), SIGCONT);
 }
 
 void TestCluster::start_message(int n) {

@@ -144,7 +144,12 @@ class TestCluster {
   void kill_message(int n);
   void stop_message(int n);
   void start_message(int n);  // waits until it serves and web knows it
-  void restart_zookeeper();   // stop, then start on the same port with the same data
+  // SIGSTOP: it keeps its connections and its ZooKeeper registration (until the session
+  // expires) and answers nothing; resume_message (SIGCONT) lets it go on. The destructor
+  // resumes a paused daemon before stopping it.
+  void pause_message(int n);
+  void resume_message(int n);
+  void restart_zookeeper();  // stop, then start on the same port with the same data
 
   // Addresses ("127.0.0.1:P").
   static std::string comet_name(int n) { return "node" + std::to_string(n); }
