@@ -14,8 +14,7 @@ using boost::system::error_code;
 
 namespace {
 constexpr size_t kCommandReadBytes = 512;
-constexpr size_t kKeepBufferBytes = 16 * 1024;  // larger write buffers are released when idle
-constexpr size_t kMaxHeldMessages = 1024;       // live messages held during a resume
+constexpr size_t kMaxHeldMessages = 1024;  // live messages held during a resume
 }  // namespace
 
 ClientSession::ClientSession(asio::ip::tcp::socket socket,
@@ -118,7 +117,7 @@ void ClientSession::check_and_subscribe(SubRequest req, std::string leftover) {
 
 void ClientSession::send_reply(std::string_view reply) {
   if (proto_ == ClientProtocol::tcp) return enqueue(reply);
-  append_ws_frame(pending_, WsOpcode::text, reply);
+  append_ws_frame(queue_.frames(), WsOpcode::text, reply);
   flush();
 }
 
@@ -176,13 +175,11 @@ void ClientSession::finish_resume(SessionContext::Missed stored) {
 void ClientSession::feed_replay() {
   // Fill the send queue to half its bounds, so that the live path keeps its headroom; the write
   // completion calls this again until the backlog is gone.
-  const size_t max_messages = static_cast<size_t>(ctx_->config.msgbuf_num) / 2 + 1;
-  const size_t max_bytes = static_cast<size_t>(ctx_->config.max_send_queue_bytes) / 2;
+  const SendLimits limits = send_limits();
   while (resume_ && resume_->replaying && !closed_) {
     auto& q = resume_->held;
     size_t moved = 0;
-    while (!q.empty() && static_cast<size_t>(pending_messages_) < max_messages &&
-           pending_.size() < max_bytes) {
+    while (!q.empty() && queue_.has_room_for_backlog(limits)) {
       append_message(*q.front());
       resume_->held_bytes -= q.front()->bytes();
       q.pop_front();
@@ -192,7 +189,7 @@ void ClientSession::feed_replay() {
     if (done) resume_.reset();
     flush();
     // Writing: the write's completion feeds the rest. Nothing moved: no room until it does.
-    if (done || writing_ || moved == 0) return;
+    if (done || queue_.writing() || moved == 0) return;
   }
 }
 
@@ -240,13 +237,13 @@ bool ClientSession::on_ws_frame(WsFrame frame) {
       read_deadline_ = Clock::now() + heartbeat_ + ctx_->config.heartbeat_grace;
       return true;
     case WsOpcode::ping:
-      append_ws_frame(pending_, WsOpcode::pong, frame.payload);
+      append_ws_frame(queue_.frames(), WsOpcode::pong, frame.payload);
       flush();
       return true;
     case WsOpcode::pong:
       return true;
     case WsOpcode::close:
-      append_ws_frame(pending_, WsOpcode::close, frame.payload.substr(0, 2));
+      append_ws_frame(queue_.frames(), WsOpcode::close, frame.payload.substr(0, 2));
       close_after_write_ = true;
       flush();
       return true;
@@ -274,11 +271,10 @@ void ClientSession::enqueue_message(const std::shared_ptr<const Message>& msg) {
     }
     resume_->held_bytes += msg->bytes();
     resume_->held.push_back(msg);
-    if (resume_->replaying && !writing_) feed_replay();
+    if (resume_->replaying && !queue_.writing()) feed_replay();
     return;
   }
-  if (pending_messages_ >= ctx_->config.msgbuf_num ||
-      static_cast<int64_t>(pending_.size()) >= ctx_->config.max_send_queue_bytes) {
+  if (!queue_.has_room(send_limits())) {
     stats.drops.fetch_add(1, std::memory_order_relaxed);
     stats.closed_slow.fetch_add(1, std::memory_order_relaxed);
     // Logged at most once a second: a stalled network can close thousands at once.
@@ -287,7 +283,7 @@ void ClientSession::enqueue_message(const std::shared_ptr<const Message>& msg) {
         std::chrono::duration_cast<std::chrono::seconds>(Clock::now().time_since_epoch()).count();
     if (last_log.exchange(now_s) != now_s) {
       spdlog::info("{}: client too slow ({} messages waiting), closing ({} so far)", key_,
-                   pending_messages_, stats.closed_slow.load(std::memory_order_relaxed));
+                   queue_.messages(), stats.closed_slow.load(std::memory_order_relaxed));
     }
     return do_close(CloseReason::slow_consumer);
   }
@@ -296,69 +292,63 @@ void ClientSession::enqueue_message(const std::shared_ptr<const Message>& msg) {
 }
 
 void ClientSession::append_message(const Message& msg) {
-  ++pending_messages_;
   const std::string& payload = new_format_ ? msg.new_payload : msg.old_payload;
   if (proto_ == ClientProtocol::tcp) {
-    append_tcp_frame(pending_, payload);
+    append_tcp_frame(queue_.frames(), payload);
   } else {
-    append_ws_frame(pending_, WsOpcode::text, payload);
+    append_ws_frame(queue_.frames(), WsOpcode::text, payload);
   }
+  queue_.added_message();
   ctx_->stats->deliveries.fetch_add(1, std::memory_order_relaxed);
 }
 
 void ClientSession::enqueue(std::string_view bytes) {
-  pending_.append(bytes);
+  queue_.frames().append(bytes);
   flush();
+}
+
+SendLimits ClientSession::send_limits() const {
+  return {static_cast<size_t>(ctx_->config.msgbuf_num),
+          static_cast<size_t>(ctx_->config.max_send_queue_bytes)};
 }
 
 void ClientSession::flush() {
   // Every byte for the client passes here: a client that sends heartbeats or pings but never
   // reads the answers meets the same bound as one that does not read its messages.
-  if (static_cast<int64_t>(pending_.size()) > ctx_->config.max_send_queue_bytes && !closed_) {
+  if (queue_.over(send_limits()) && !closed_) {
     ctx_->stats->closed_slow.fetch_add(1, std::memory_order_relaxed);
     return do_close(CloseReason::slow_consumer);
   }
-  if (writing_ || pending_.empty() || !socket_.is_open()) return;
+  if (queue_.writing() || queue_.empty() || !socket_.is_open()) return;
   // Hand the socket what it takes now; only the rest waits for an asynchronous write. So a
   // message counts as waiting (msgbuf_num) only while the socket is really full, not while the
   // handler of a write the kernel already took is queued behind a burst of deliveries (a batch
   // of more than msgbuf_num messages to one key would otherwise close a healthy client).
   error_code ec;
   if (!socket_.non_blocking()) socket_.non_blocking(true, ec);
-  size_t written = ec ? 0 : socket_.write_some(asio::buffer(pending_), ec);
+  size_t written = ec ? 0 : socket_.write_some(asio::buffer(queue_.frames()), ec);
   if (ec && ec != asio::error::would_block && ec != asio::error::try_again) {
-    ctx_->stats->message_failed.fetch_add(pending_messages_, std::memory_order_relaxed);
+    ctx_->stats->message_failed.fetch_add(queue_.messages(), std::memory_order_relaxed);
     return do_close(CloseReason::client);
   }
-  if (written == pending_.size()) {
-    ctx_->stats->message_succeed.fetch_add(pending_messages_, std::memory_order_relaxed);
-    pending_messages_ = 0;
-    pending_.clear();
-    if (pending_.capacity() > kKeepBufferBytes) std::string().swap(pending_);
+  size_t done = 0;
+  if (queue_.took(written, done)) {
+    ctx_->stats->message_succeed.fetch_add(done, std::memory_order_relaxed);
     if (close_after_write_) do_close(CloseReason::protocol);
     return;
   }
-  pending_.erase(0, written);
-  writing_ = true;
-  writing_buf_.swap(pending_);
-  int messages = pending_messages_;
-  pending_messages_ = 0;
   write_started_ = Clock::now();
   if (timer_at_ > write_started_ + ctx_->config.write_timeout) {
     arm_timer(write_started_ + ctx_->config.write_timeout);
   }
-  asio::async_write(socket_, asio::buffer(writing_buf_),
-                    [self = shared_from_this(), messages](error_code ec, size_t) {
-                      self->writing_ = false;
+  asio::async_write(socket_, asio::buffer(queue_.write_buffer()),
+                    [self = shared_from_this()](error_code ec, size_t) {
+                      size_t messages = self->queue_.write_finished();
                       auto& stats = *self->ctx_->stats;
                       (ec ? stats.message_failed : stats.message_succeed)
                           .fetch_add(messages, std::memory_order_relaxed);
                       if (ec) return self->do_close(CloseReason::client);
-                      self->writing_buf_.clear();
-                      if (self->writing_buf_.capacity() > kKeepBufferBytes) {
-                        std::string().swap(self->writing_buf_);
-                      }
-                      if (self->pending_.empty() && self->close_after_write_) {
+                      if (self->queue_.empty() && self->close_after_write_) {
                         return self->do_close(CloseReason::protocol);
                       }
                       if (self->resume_ && self->resume_->replaying) {
@@ -386,7 +376,7 @@ void ClientSession::arm_timer(Clock::time_point at) {
 void ClientSession::on_timer() {
   if (closed_) return;
   auto now = Clock::now();
-  if (writing_ && now >= write_started_ + ctx_->config.write_timeout) {
+  if (queue_.writing() && now >= write_started_ + ctx_->config.write_timeout) {
     ctx_->stats->closed_write_timeout.fetch_add(1, std::memory_order_relaxed);
     return do_close(CloseReason::write_timeout);
   }
@@ -395,7 +385,7 @@ void ClientSession::on_timer() {
     return do_close(CloseReason::heartbeat_timeout);
   }
   auto next = read_deadline_;
-  if (writing_) next = std::min(next, write_started_ + ctx_->config.write_timeout);
+  if (queue_.writing()) next = std::min(next, write_started_ + ctx_->config.write_timeout);
   arm_timer(next);
 }
 
@@ -423,7 +413,7 @@ void ClientSession::do_close(CloseReason reason) {
   // "service restart" on shutdown and migration, 1000 when kicked, 1013 "try again later" when
   // a resume could not read the store), when it fits in the socket now; other closes (errors,
   // timeouts, slow clients) are abrupt, as the original's.
-  if (proto_ == ClientProtocol::websocket && subscribed_ && !writing_ &&
+  if (proto_ == ClientProtocol::websocket && subscribed_ && !queue_.writing() &&
       (reason == CloseReason::shutdown || reason == CloseReason::migrated ||
        reason == CloseReason::kicked || reason == CloseReason::store_unavailable)) {
     uint16_t code = reason == CloseReason::kicked              ? 1000

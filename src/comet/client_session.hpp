@@ -23,6 +23,7 @@
 #include <string>
 
 #include "comet/resume_merge.hpp"
+#include "comet/send_queue.hpp"
 #include "comet/session_context.hpp"
 #include "comet/subscriber.hpp"
 #include "comet/tcp_protocol.hpp"
@@ -66,6 +67,7 @@ class ClientSession : public Subscriber, public std::enable_shared_from_this<Cli
   void finish_resume(SessionContext::Missed stored);
   void feed_replay();  // moves replay messages into the send queue while it has room
   void flush();
+  SendLimits send_limits() const;
   void reply_and_close(std::string_view reply, CloseReason reason);
   void arm_timer(Clock::time_point at);
   void on_timer();
@@ -91,14 +93,11 @@ class ClientSession : public Subscriber, public std::enable_shared_from_this<Cli
   bool subscribed_ = false;
   bool closed_ = false;
   bool close_after_write_ = false;
-  bool writing_ = false;
   std::chrono::seconds heartbeat_{0};
   Clock::time_point read_deadline_{};
   Clock::time_point write_started_{};
   Clock::time_point timer_at_{};
-  std::string pending_;  // bytes waiting for the next write
-  std::string writing_buf_;
-  int pending_messages_ = 0;
+  SendQueue queue_;
   char hb_buf_[16];
 };
 
