@@ -207,7 +207,8 @@ bool is_lost_connection(unsigned code) {
 
 // Any client-side error may leave the protocol out of step: drop the connection to be safe.
 bool must_drop_connection(unsigned code) {
-  return is_lost_connection(code) || (code >= 2000 && code < 3000);
+  return is_lost_connection(code) || (code >= 2000 && code < 3000) ||
+         code == errc::result_too_large;
 }
 
 unsigned whole_seconds(milliseconds ms) {
@@ -244,7 +245,7 @@ class Connection {
         open_if_needed();
         MYSQL_STMT* st = statement(sql);
         executing = true;
-        return execute(st, params);
+        return execute(st, params, {opts_.max_result_rows, opts_.max_result_bytes});
       } catch (const Error& e) {
         bool lost = is_lost_connection(e.code());
         if (must_drop_connection(e.code())) {
@@ -396,7 +397,17 @@ class Connection {
     if (mysql_stmt_bind_param(st, binds.data()) != 0) throw stmt_error_of(st);
   }
 
-  static void read_rows(MYSQL_STMT* st, unsigned ncols, Result& res) {
+  struct ResultBound {
+    size_t rows, bytes;
+  };
+
+  static void read_rows(MYSQL_STMT* st, unsigned ncols, Result& res, ResultBound bound) {
+    size_t bytes = 0;
+    auto too_large = [&](const char* what) {
+      return Error(errc::result_too_large,
+                   std::string("result set over its bound of ") +
+                       std::to_string(what[0] == 'r' ? bound.rows : bound.bytes) + " " + what);
+    };
     std::vector<MYSQL_BIND> binds(ncols);
     std::vector<char> buffers(static_cast<size_t>(ncols) * kFirstColumnBuffer);
     std::vector<unsigned long> lengths(ncols);
@@ -416,9 +427,12 @@ class Connection {
       int rc = mysql_stmt_fetch(st);
       if (rc == MYSQL_NO_DATA) break;
       if (rc == 1) throw stmt_error_of(st);
+      if (res.rows.size() >= bound.rows) throw too_large("rows");
       auto& row = res.rows.emplace_back(ncols);
       for (unsigned i = 0; i < ncols; ++i) {
         if (nulls[i]) continue;
+        bytes += lengths[i];
+        if (bytes > bound.bytes) throw too_large("bytes");
         if (lengths[i] <= kFirstColumnBuffer) {
           row[i].emplace(static_cast<const char*>(binds[i].buffer), lengths[i]);
           continue;
@@ -439,7 +453,7 @@ class Connection {
     }
   }
 
-  static Result execute(MYSQL_STMT* st, const std::vector<Value>& params) {
+  static Result execute(MYSQL_STMT* st, const std::vector<Value>& params, ResultBound bound) {
     ParamBinds param_binds;
     bind_params(st, params, param_binds);
     if (mysql_stmt_execute(st) != 0) throw stmt_error_of(st);
@@ -456,8 +470,7 @@ class Connection {
       unsigned ncols = mysql_num_fields(meta.get());
       MYSQL_FIELD* fields = mysql_fetch_fields(meta.get());
       for (unsigned i = 0; i < ncols; ++i) res.columns.emplace_back(fields[i].name);
-      if (mysql_stmt_store_result(st) != 0) throw stmt_error_of(st);
-      read_rows(st, ncols, res);
+      read_rows(st, ncols, res, bound);
     } else {
       res.affected_rows = mysql_stmt_affected_rows(st);
       res.insert_id = mysql_stmt_insert_id(st);

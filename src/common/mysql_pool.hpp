@@ -54,6 +54,11 @@ struct Options {
   std::string unix_socket;   // used instead of TCP when host is "localhost"
   int connections = 4;       // worker threads, one blocking connection each
   size_t max_queue = 10000;  // jobs waiting; beyond it execute() fails at once
+  // A result set is read row by row (never buffered whole by the client library); one with
+  // more rows or more value bytes than these fails with errc::result_too_large and the
+  // connection is dropped (the rest is never read).
+  size_t max_result_rows = 100000;
+  size_t max_result_bytes = 64 << 20;
   std::chrono::milliseconds connect_timeout{3000};  // per connect attempt (whole seconds)
   std::chrono::milliseconds io_timeout{5000};  // read and write timeout on the socket (seconds)
 };
@@ -82,6 +87,7 @@ inline constexpr unsigned queue_full = 9001;         // more than max_queue jobs
 inline constexpr unsigned deadline_exceeded = 9002;  // the call's deadline passed
 inline constexpr unsigned pool_stopped = 9003;       // the pool was destroyed first
 inline constexpr unsigned bad_param_count = 9004;    // params.size() != placeholders
+inline constexpr unsigned result_too_large = 9005;   // over max_result_rows or _bytes
 }  // namespace errc
 
 class Error : public std::runtime_error {

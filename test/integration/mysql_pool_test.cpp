@@ -210,6 +210,28 @@ TEST_F(MySqlPoolTest, long_values_are_read_whole) {
   }
 }
 
+// A result set is bounded in rows and in value bytes: exactly at a bound it is read, one over
+// fails with result_too_large, and the pool goes on serving (the connection is replaced).
+TEST_F(MySqlPoolTest, result_sets_are_bounded_in_rows_and_bytes) {
+  Options o = options(1);
+  o.max_result_rows = 3;
+  o.max_result_bytes = 30;
+  Pool pool(ioc_.get_executor(), o);
+  reset_table(pool, "bounded");
+  for (int i = 0; i < 4; ++i) {
+    exec(pool, "INSERT INTO bounded (s) VALUES (?)", {std::string(9, 'a' + i)});
+  }
+  EXPECT_EQ(exec(pool, "SELECT s FROM bounded ORDER BY id LIMIT 3").rows.size(), 3u);
+  EXPECT_EQ(error_of(pool, "SELECT s FROM bounded ORDER BY id"), errc::result_too_large);
+  EXPECT_EQ(exec(pool, "SELECT COUNT(*) FROM bounded").rows.at(0).at(0), "4")
+      << "serves again after a result over its bound";
+  // The first three values: 12 + 9 + 9 = 30 bytes, exactly the bound; then 13 + 9 + 9 = 31.
+  exec(pool, "UPDATE bounded SET s = ? WHERE s = ?", {std::string(12, 'z'), std::string(9, 'a')});
+  EXPECT_EQ(exec(pool, "SELECT s FROM bounded ORDER BY id LIMIT 3").rows.size(), 3u);
+  exec(pool, "UPDATE bounded SET s = ? WHERE s = ?", {std::string(13, 'y'), std::string(12, 'z')});
+  EXPECT_EQ(error_of(pool, "SELECT s FROM bounded ORDER BY id LIMIT 3"), errc::result_too_large);
+}
+
 TEST_F(MySqlPoolTest, update_reports_affected_rows) {
   Pool pool(ioc_.get_executor(), options());
   reset_table(pool, "upd");
