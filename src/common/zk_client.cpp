@@ -164,16 +164,19 @@ struct ZkClient::Impl : std::enable_shared_from_this<Impl> {
   uint64_t next_id = 1;
   std::map<uint64_t, Watch> watches;
   std::map<uint64_t, Registration> regs;
-  std::vector<std::unique_ptr<WatchCtx>> watch_ctxs;  // never freed while a handle may use them
-  std::map<uint64_t, WatchCtx*> ctx_by_watch, ctx_by_reg;
-  std::vector<std::unique_ptr<SessionCtx>> session_ctxs;
+  // Contexts the library holds pointers to. One per live watch and registration (reused by
+  // every re-arm) and one per handle; those of ended watches and registrations are retired
+  // and freed, with the session's, once the handle that may still call them is closed.
+  std::map<uint64_t, std::unique_ptr<WatchCtx>> ctx_by_watch, ctx_by_reg;
+  std::vector<std::unique_ptr<WatchCtx>> retired_ctxs;
+  std::unique_ptr<SessionCtx> session_ctx;
 
   // --- session -------------------------------------------------------------------------
   void open_handle() {
-    auto ctx = std::make_unique<SessionCtx>(SessionCtx{weak_from_this(), ++generation});
+    session_ctx = std::make_unique<SessionCtx>(SessionCtx{weak_from_this(), ++generation});
     zh = zookeeper_init(opts.hosts.c_str(), &Impl::session_watcher,
-                        static_cast<int>(opts.session_timeout.count()), nullptr, ctx.get(), 0);
-    session_ctxs.push_back(std::move(ctx));
+                        static_cast<int>(opts.session_timeout.count()), nullptr, session_ctx.get(),
+                        0);
     if (!zh) {
       spdlog::error("zookeeper_init({}) failed: {}", opts.hosts, std::strerror(errno));
       retry_later([self = shared_from_this()] { self->open_handle(); });
@@ -190,6 +193,8 @@ struct ZkClient::Impl : std::enable_shared_from_this<Impl> {
         left.swap(registry->live);
       }
       for (OpCtx* c : left) delete c;  // never completed by the library
+      retired_ctxs.clear();            // no handle can call them now
+      session_ctx.reset();
     }
     is_connected = false;
     sid = 0;
@@ -327,9 +332,18 @@ struct ZkClient::Impl : std::enable_shared_from_this<Impl> {
 
   WatchCtx* watch_ctx(uint64_t id, bool registration) {
     auto& index = registration ? ctx_by_reg : ctx_by_watch;
-    if (auto it = index.find(id); it != index.end()) return it->second;
-    watch_ctxs.push_back(std::make_unique<WatchCtx>(WatchCtx{weak_from_this(), id, registration}));
-    return index[id] = watch_ctxs.back().get();
+    auto& slot = index[id];
+    if (!slot) slot = std::make_unique<WatchCtx>(WatchCtx{weak_from_this(), id, registration});
+    return slot.get();
+  }
+
+  // The watch or registration ended; the open handle may still call its context.
+  void retire_ctx(uint64_t id, bool registration) {
+    auto& index = registration ? ctx_by_reg : ctx_by_watch;
+    auto it = index.find(id);
+    if (it == index.end()) return;
+    if (zh) retired_ctxs.push_back(std::move(it->second));
+    index.erase(it);
   }
 
   uint64_t add_watch(uint64_t id, Watch w) {
@@ -689,6 +703,7 @@ asio::awaitable<void> ZkClient::unregister(RegistrationId id) {
   if (it == impl_->regs.end()) co_return;
   std::string path = it->second.actual;
   impl_->regs.erase(it);
+  impl_->retire_ctx(id, true);
   if (!path.empty()) {
     auto op = remove(path);  // built outside co_await (g++ 12)
     co_await std::move(op);
@@ -722,6 +737,12 @@ ZkClient::WatchId ZkClient::watch_data(std::string path,
 
 void ZkClient::unwatch(WatchId id) {
   impl_->watches.erase(id);
+  impl_->retire_ctx(id, false);
+}
+
+size_t ZkClient::held_contexts() const {
+  return impl_->ctx_by_watch.size() + impl_->ctx_by_reg.size() + impl_->retired_ctxs.size() +
+         (impl_->session_ctx ? 1 : 0);
 }
 
 }  // namespace appmsg

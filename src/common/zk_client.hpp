@@ -87,6 +87,10 @@ class ZkClient {
   WatchId watch_data(std::string path, std::function<void(const std::optional<std::string>&)> cb);
   void unwatch(WatchId id);
 
+  // Callback contexts the library may still use: one per live watch and registration, one for
+  // the session, and those of ended ones until the session's handle is closed (tests, metrics).
+  size_t held_contexts() const;
+
   struct Impl;
 
  private:

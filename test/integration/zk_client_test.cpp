@@ -177,6 +177,47 @@ TEST_F(ZkClientTest, SessionExpiryRecreatesEphemeralNodesAndRearmsWatches) {
   }));
 }
 
+// The contexts the library calls back with are freed: a watch re-armed many times keeps one,
+// ended watches and registrations are freed once the handle that could still call them is
+// closed (here by a session expiry), and the old session's context goes with its handle.
+TEST_F(ZkClientTest, CallbackContextsOfEndedWatchesAndSessionsAreFreed) {
+  auto c = connect();
+  io_.run(c->ensure_path("/t9/w"));
+  std::atomic<int> calls{0};
+  std::atomic<int> expired{0};
+  io_.call([&] {
+    c->on_session([&](ZkSessionState s) {
+      if (s == ZkSessionState::expired) ++expired;
+    });
+    c->watch_children("/t9/w", [&](const std::vector<std::string>&) { ++calls; });
+  });
+  ASSERT_TRUE(eventually([&] { return calls.load() >= 1; }));
+  for (int i = 0; i < 5; ++i) {  // each change re-arms the same watch
+    io_.run(c->ensure_path("/t9/w/c" + std::to_string(i)));
+    ASSERT_TRUE(eventually([&] { return calls.load() >= i + 2; }));
+  }
+  EXPECT_EQ(io_.call([&] { return c->held_contexts(); }), 2u) << "one watch and the session";
+  std::atomic<int> created{0};
+  std::vector<ZkClient::RegistrationId> regs;
+  for (int i = 0; i < 20; ++i) {
+    regs.push_back(io_.call([&] {
+      auto id = c->watch_data("/t9/w", [](const std::optional<std::string>&) {});
+      c->unwatch(id);
+      return c->register_ephemeral("/t9/r" + std::to_string(i), "x", false,
+                                   [&](const std::string&) { ++created; });
+    }));
+  }
+  ASSERT_TRUE(eventually([&] { return created.load() == 20; }));
+  for (auto id : regs) io_.run(c->unregister(id));
+  EXPECT_GT(io_.call([&] { return c->held_contexts(); }), 2u)
+      << "ended ones wait until no handle can call them";
+  expire_session(*c);
+  ASSERT_TRUE(eventually([&] { return expired.load() >= 1; }, 20s));
+  io_.run(c->wait_connected(20s));
+  EXPECT_EQ(io_.call([&] { return c->held_contexts(); }), 2u)
+      << "the watch and the new session: the rest was freed";
+}
+
 TEST_F(ZkClientTest, ServerRestartKeepsTheSessionAndItsNodes) {
   auto c = connect(20000ms);
   std::atomic<int> created{0};
