@@ -370,6 +370,42 @@ TEST_F(ClusterE2ETest, PushedBodyComesBackAsPushedOverEveryPath) {
   expect_text(j["data"]["msgs"][0].get<std::string>(), *mid, "/msg/get");
 }
 
+// One definition of the limits in every daemon: a key of exactly 255 bytes and a body of
+// exactly 65,535 bytes are accepted by web, delivered by the comet over TCP and WebSocket,
+// stored by a message node and read back; one byte more is refused at web, and the comet
+// refuses the 256-byte key too.
+TEST_F(ClusterE2ETest, KeyAndBodyLimitsHoldExactlyAcrossTheDaemons) {
+  const std::string key = "e2e-limit@user" + std::string(255 - 14, 'k');
+  ASSERT_EQ(key.size(), 255u);
+  const std::string tcp = cluster().server_for(key, Proto::tcp);
+  Subscriber tcp_sub(Proto::tcp, tcp, key);
+  ASSERT_TRUE(tcp_sub.subscribed()) << tcp_sub.error();
+  Subscriber ws_sub(Proto::websocket, cluster().server_for(key, Proto::websocket), key);
+  ASSERT_TRUE(ws_sub.subscribed()) << ws_sub.error();
+  const std::string body = R"({"p":")" + std::string(65535 - 8, 'b') + R"("})";
+  ASSERT_EQ(body.size(), 65535u);
+  std::string error;
+  auto mid = cluster().push(key, body, 600, &error);
+  ASSERT_TRUE(mid) << error;
+  const std::string framed =
+      R"({"msg":)" + body + R"(,"mid":)" + std::to_string(*mid) + "," + R"("gid":0})";
+  EXPECT_EQ(tcp_sub.next_raw(), framed);
+  EXPECT_EQ(ws_sub.next_raw(), framed);
+  auto page = cluster().get("/1/msg/get?k=" + url_encode(key) + "&m=0");
+  EXPECT_EQ(page.body, R"({"data":{"msgs":[)" + framed + R"(]},"ret":0})");
+
+  auto over_body = cluster().admin_post(
+      "/1/admin/push/private?key=" + url_encode(key) + "&expire=600", body + " ");
+  EXPECT_EQ(over_body.json(), (json{{"ret", 65534}})) << over_body.body;
+  const std::string long_key = key + "k";
+  auto over_key = cluster().admin_post(
+      "/1/admin/push/private?key=" + url_encode(long_key) + "&expire=600", "{}");
+  EXPECT_EQ(over_key.json(), (json{{"ret", 65534}})) << over_key.body;
+  Subscriber refused(Proto::tcp, tcp, long_key);
+  EXPECT_FALSE(refused.subscribed()) << "the comet takes keys of at most 255 bytes";
+  EXPECT_FALSE(tcp_sub.next_raw(300ms)) << "nothing over a limit is delivered";
+}
+
 // A client that keeps disconnecting and resuming from the last mid it saw, over TCP and
 // WebSocket, while a steady stream of stored pushes goes to its key: across all its connections
 // it sees every pushed message exactly once, in push order.
