@@ -84,8 +84,12 @@ void add_comet_rpc(HttpRouter& router, const std::string& secret, PushService& p
         {p.value("key", std::string()), body_text(p.value("msg", json())), expire_of(p)});
     auto pending = push.push(std::move(items));
     auto results = co_await std::move(pending);
-    if (results[0].code) throw RpcError(results[0].code, results[0].error);
-    co_return json{{"mid", results[0].mid}};
+    // Delivered but not stored is an answer with its mid (the caller must not push again);
+    // anything else that failed delivered nothing.
+    if (results[0].code && results[0].code != push_error::store) {
+      throw RpcError(results[0].code, results[0].error);
+    }
+    co_return result_json(results[0]);
   });
 
   add_rpc_method(router, "push_batch", secret, [&push](const json& p) -> asio::awaitable<json> {

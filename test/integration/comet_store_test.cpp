@@ -139,8 +139,9 @@ class CometStoreTest : public ::testing::Test {
   }
   int push_code(const std::string& k, int64_t expire) {
     try {
-      io_.run(comet_rpc_->call("push", json{{"key", k}, {"msg", "{}"}, {"expire", expire}}, 10s));
-      return 0;
+      auto r = io_.run(
+          comet_rpc_->call("push", json{{"key", k}, {"msg", "{}"}, {"expire", expire}}, 10s));
+      return r.value("code", 0);
     } catch (const RpcError& e) {
       return e.code();
     }
@@ -423,6 +424,22 @@ TEST_F(CometStoreTest, resume_without_a_reachable_store_closes_the_connection) {
   c.read_until_close(10s);
   EXPECT_TRUE(c.closed());  // the client retries later, from the same mid
   EXPECT_EQ(comet_->stats().resume_failures.load(), 1u);
+}
+
+// Delivered live but not stored: the answer still carries the mid, with code 101, so that the
+// caller knows the message reached the client and must not push it again.
+TEST_F(CometStoreTest, a_push_delivered_but_not_stored_answers_its_mid_with_code_101) {
+  start_comet();  // no message node anywhere
+  const std::string k = key("unstored");
+  test::TestClient c(comet_->tcp_addresses()[0]);
+  c.send(test::multi_bulk({"sub", k, "30", "", "1"}));
+  ASSERT_EQ(c.read_exact(test::kPlusH.size()), test::kPlusH);
+  auto r = io_.run(comet_rpc_->call("push", json{{"key", k}, {"msg", "{}"}, {"expire", 60}}, 10s));
+  EXPECT_EQ(r.value("code", 0), comet::push_error::store) << r.dump();
+  ASSERT_TRUE(r.contains("mid") && r["mid"].is_number_integer()) << r.dump();
+  auto f = c.read_frame(3s);
+  ASSERT_TRUE(f) << "delivered live";
+  EXPECT_EQ(json::parse(*f).at("mid"), r["mid"]);
 }
 
 TEST_F(CometStoreTest, pushes_keep_succeeding_when_one_of_two_message_nodes_stops) {
