@@ -7,6 +7,10 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 
+#include "comet/session_registry.hpp"
+
+#include "comet/session_registry.hpp"
+
 namespace appmsg::comet {
 
 namespace asio = boost::asio;
@@ -22,9 +26,13 @@ ClientSession::ClientSession(asio::ip::tcp::socket socket,
     : socket_(std::move(socket)),
       timer_(socket_.get_executor()),
       ctx_(std::move(ctx)),
-      proto_(proto) {}
+      proto_(proto) {
+  if (ctx_->sessions) ctx_->sessions->add(this);
+}
 
-ClientSession::~ClientSession() = default;
+ClientSession::~ClientSession() {
+  if (ctx_->sessions) ctx_->sessions->remove(this);
+}
 
 void ClientSession::start() {
   (proto_ == ClientProtocol::tcp ? ctx_->stats->tcp_current : ctx_->stats->ws_current)

@@ -4,7 +4,6 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/asio/post.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <nlohmann/json.hpp>
 
@@ -36,6 +35,7 @@ CometService::CometService(asio::io_context& control, CometConfig config, size_t
   ctx->config = config_;
   ctx->table = &table_;
   ctx->stats = &stats_;
+  ctx->sessions = &sessions_;
   if (!config_.redis_sources.empty()) {
     std::vector<RedisShards::Shard> shards;
     for (auto& src : config_.redis_sources) {
@@ -158,18 +158,21 @@ asio::awaitable<void> CometService::stop() {
     spdlog::warn("comet: deregistering: {}", e.what());
   }
   zk_->close();
-  // 2. Stop accepting, 3. close every client, 4. stop the RPC and stats listeners.
+  // 2. Stop accepting, 3. close every client (in a channel or still in its handshake, token
+  // check or resume), 4. stop the RPC and stats listeners, 5. wait until every connection is
+  // gone (its leave reported), at most 2 s.
   for (auto& l : listeners_) l->stop();
-  auto all = table_.take_if([](const std::string&) { return true; });
-  for (auto& s : all) s->close(CloseReason::shutdown);
-  spdlog::info("comet: closed {} client connections", all.size());
+  size_t closed = sessions_.close_all(CloseReason::shutdown);
+  spdlog::info("comet: closed {} client connections", closed);
   auto rpc_stop = rpc_server_->stop(std::chrono::seconds(2));
   co_await std::move(rpc_stop);
   auto stat_stop = stat_server_->stop(std::chrono::milliseconds(200));
   co_await std::move(stat_stop);
-  // Give the client contexts a moment to run the closes (and report the leaves).
-  asio::steady_timer t(control_, std::chrono::milliseconds(100));
-  co_await t.async_wait(asio::use_awaitable);
+  auto drained = sessions_.drained(std::chrono::seconds(2));
+  bool all_gone = co_await std::move(drained);
+  if (!all_gone) {
+    spdlog::warn("comet: {} client connections still open after 2 s", sessions_.size());
+  }
   if (presence_) {
     presence_->stop();
     auto flush = presence_->flush();  // the leaves of the connections just closed

@@ -17,6 +17,7 @@
 #include "comet/comet_stats.hpp"
 #include "comet/push_service.hpp"
 #include "comet/session_context.hpp"
+#include "comet/session_registry.hpp"
 #include "common/daemon.hpp"
 #include "common/http_server.hpp"
 #include "common/io_pool.hpp"
@@ -53,6 +54,7 @@ class CometService : public Service {
  private:
   boost::asio::io_context& control_;
   CometConfig config_;
+  SessionRegistry sessions_;  // before pool_: connections destroyed with the pool remove themselves
   IoPool pool_;
   ChannelTable table_;
   CometStats stats_;

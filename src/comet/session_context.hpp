@@ -19,10 +19,13 @@ namespace appmsg::comet {
 
 enum class AuthResult { ok, bad_token, no_channel };
 
+class SessionRegistry;
+
 struct SessionContext {
   CometConfig config;
   ChannelTable* table = nullptr;
   CometStats* stats = nullptr;
+  SessionRegistry* sessions = nullptr;  // every live connection (graceful stop); may be unset
   // Checks a subscriber's token; `done` may be called on any thread. Unset when auth is off.
   std::function<void(const SubRequest&, std::function<void(AuthResult)> done)> authenticate;
   // Told when a connection joins or leaves its channel (presence). Unset: nothing to tell.

@@ -160,18 +160,15 @@ asio::awaitable<void> CometPushQueue::send(std::shared_ptr<CometPushQueue> self,
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(latest - Clock::now());
     auto op = call_(method, std::move(params), std::max(left, std::chrono::milliseconds(1)));
     json reply = co_await std::move(op);
-    if (method == "push") {
-      results[0].mid = reply.at("mid").get<int64_t>();
-    } else {
-      const json& rs = reply.at("results");
-      for (size_t i = 0; i < results.size() && i < rs.size(); ++i) {
-        results[i].mid = rs[i].value("mid", int64_t{0});
-        if (int code = rs[i].value("code", 0)) {
-          results[i].ret = ret_for_comet_code(code);
-          results[i].error = rs[i].value("error", std::string());
-        }
+    // `push` answers one result ({"mid":N} or with "code" 101); `push_batch` a list of them.
+    const json rs = method == "push" ? json::array({reply}) : reply.at("results");
+    if (rs.size() < results.size()) throw std::runtime_error("too few results");
+    for (size_t i = 0; i < results.size(); ++i) {
+      results[i].mid = rs[i].at("mid").get<int64_t>();
+      if (int code = rs[i].value("code", 0)) {
+        results[i].ret = ret_for_comet_code(code);
+        results[i].error = rs[i].value("error", std::string());
       }
-      if (rs.size() < results.size()) throw std::runtime_error("too few results");
     }
   } catch (const RpcError& e) {
     results = all(keys, ret_for_call_error(e), e.what());

@@ -951,6 +951,27 @@ TEST_F(CometTest, registration_appears_after_start_and_is_gone_after_stop) {
   EXPECT_TRUE(c->closed());
 }
 
+// Graceful stop closes every connection, also those that have not finished their sub command
+// (long before the first-command deadline would), and returns once they are gone.
+TEST_F(CometTest, graceful_stop_closes_connections_still_in_their_handshake) {
+  auto cfg = config();
+  cfg.first_command_timeout = 60s;
+  start_comet(cfg);
+  test::TestClient silent(tcp_);
+  test::TestClient partial(tcp_);
+  partial.send("*3\r\n$3\r\nsub\r\n$4\r\nha");
+  auto subscribed = subscribe("stop-subscribed@user");
+  ASSERT_TRUE(eventually([&] { return comet_->stats().tcp_current.load() == 3; }));
+  io_.run(comet_->stop());
+  stopped_ = true;
+  EXPECT_EQ(comet_->stats().tcp_current.load(), 0)
+      << "every connection closed before stop returned";
+  for (auto* c : {&silent, &partial, subscribed.get()}) {
+    EXPECT_EQ(c->read_until_close(5s), "");
+    EXPECT_TRUE(c->closed());
+  }
+}
+
 TEST_F(CometTest, registration_comes_back_after_a_session_expiry_and_clients_stay) {
   start_comet(config());
   const std::string parent = root_ + "/comet/" + node_;
