@@ -7,11 +7,12 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <nlohmann/json.hpp>
 
+#include "comet/channel_table.hpp"
 #include "comet/client_session.hpp"
 #include "comet/comet_rpc.hpp"
+#include "comet/comet_stats.hpp"
 #include "comet/presence.hpp"
 #include "comet/resume.hpp"
-#include "comet/stats_http.hpp"
 #include "comet/tcp_listener.hpp"
 #include "comet/token_auth.hpp"
 #include "common/rpc.hpp"

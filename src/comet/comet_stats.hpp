@@ -1,9 +1,14 @@
-// Process-lifetime counters of the comet, updated lock-free from any thread, read by /stat
-// (the original's JSON fields) and /metrics (Prometheus text).
+// Process-lifetime counters of the comet, updated lock-free from any thread, and the stats
+// listener's pages (comet_stats.cpp): GET /stat?type=... with the original's JSON
+// (spec/comet.md section 7: channel, message, connection, server; golang, memory and config are
+// Go-specific or expose topology and answer 404) and GET /metrics in Prometheus text format.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
+
+#include "common/http_server.hpp"
 
 namespace appmsg::comet {
 
@@ -42,5 +47,10 @@ inline void CometStats::observe_store_latency(uint64_t us) {
   store_latency_us_sum.fetch_add(us, std::memory_order_relaxed);
   store_latency_count.fetch_add(1, std::memory_order_relaxed);
 }
+
+class ChannelTable;
+
+void add_stats_routes(HttpRouter& router, const ChannelTable& table, const CometStats& stats,
+                      std::chrono::steady_clock::time_point started);
 
 }  // namespace appmsg::comet

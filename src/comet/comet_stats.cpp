@@ -1,10 +1,12 @@
 // /stat and /metrics for the comet.
-#include "comet/stats_http.hpp"
+#include "comet/comet_stats.hpp"
 
 #include <unistd.h>
 
 #include <climits>
 #include <nlohmann/json.hpp>
+
+#include "comet/channel_table.hpp"
 
 namespace appmsg::comet {
 
