@@ -51,7 +51,7 @@ int ret_for_call_error(const RpcError& e) {
 }  // namespace
 
 CometPushQueue::CometPushQueue(asio::any_io_executor ex, std::string name, Call call)
-    : ex_(ex), name_(std::move(name)), call_(std::move(call)), timer_(ex) {
+    : ex_(ex), name_(std::move(name)), call_(std::move(call)), live_(ex), stored_(ex), timer_(ex) {
   live_.max_in_flight = kLiveCalls;
   stored_.max_in_flight = kStoredCalls;
 }
@@ -108,6 +108,19 @@ void CometPushQueue::enqueue(EntryPtr e) {
 
 void CometPushQueue::pump(Lane& lane) {
   while (lane.in_flight < lane.max_in_flight && !lane.queued.empty()) {
+    if (lane.in_flight > 0 && Clock::now() < lane.last_sent + kSlowCall) {
+      if (!lane.wake_armed) {
+        lane.wake_armed = true;
+        lane.wake.expires_at(lane.last_sent + kSlowCall);
+        lane.wake.async_wait([weak = weak_from_this(), &lane](boost::system::error_code) {
+          auto self = weak.lock();
+          if (!self) return;
+          lane.wake_armed = false;
+          self->pump(lane);
+        });
+      }
+      return;
+    }
     std::vector<EntryPtr> batch;
     size_t keys = 0;
     while (!lane.queued.empty()) {
@@ -127,6 +140,7 @@ void CometPushQueue::pump(Lane& lane) {
     }
     if (batch.empty()) return;
     ++lane.in_flight;
+    lane.last_sent = Clock::now();
     spawn(ex_, send(shared_from_this(), lane, std::move(batch)), "comet " + name_ + ": push");
   }
 }
