@@ -9,8 +9,6 @@
 
 #include "comet/session_registry.hpp"
 
-#include "comet/session_registry.hpp"
-
 namespace appmsg::comet {
 
 namespace asio = boost::asio;
