@@ -180,11 +180,11 @@ asio::awaitable<GetResult> RedisStore::get(std::string key, int64_t after_mid, i
     }
     if (out.more || got < want) break;
   }
-  if (!expired.empty()) remove_members(client, std::move(key), std::move(expired));
+  if (!expired.empty()) remove_members(client, shard, std::move(key), std::move(expired));
   co_return out;
 }
 
-void RedisStore::remove_members(RedisClient& client, std::string key,
+void RedisStore::remove_members(RedisClient& client, std::string shard, std::string key,
                                 std::vector<std::string> members) {
   // Removed in the background: the caller does not wait for the cleanup.
   Command zrem{"ZREM", std::move(key)};
@@ -192,15 +192,23 @@ void RedisStore::remove_members(RedisClient& client, std::string key,
               std::make_move_iterator(members.end()));
   spawn(
       ex_,
-      [&client, zrem = std::move(zrem),
+      [this, &client, shard = std::move(shard), zrem = std::move(zrem),
        alive = lifeline_.token()]() mutable -> asio::awaitable<void> {
         if (!*alive) co_return;  // the store (and its clients) are gone
+        auto started = std::chrono::steady_clock::now();
+        std::string failure;
         try {
           auto op = client.command(std::move(zrem));
-          co_await std::move(op);
-        } catch (const std::exception&) {
-          // The next read or the sweep finds them again.
+          auto reply = co_await std::move(op);
+          if (reply.is_error()) failure = reply.str;
+        } catch (const std::exception& e) {
+          failure = e.what();
         }
+        if (!*alive) co_return;
+        report(shard, started, failure.empty());  // counted with the shard's calls
+        // Not lost: the next read or the sweep finds them again.
+        if (!failure.empty())
+          spdlog::warn("redis {}: removing expired members: {}", shard, failure);
       },
       "redis store: removing expired members");
 }

@@ -39,7 +39,8 @@ class RedisStore : public MessageStore {
 
  private:
   boost::asio::awaitable<void> sweep_loop();
-  void remove_members(RedisClient& client, std::string key, std::vector<std::string> members);
+  void remove_members(RedisClient& client, std::string shard, std::string key,
+                      std::vector<std::string> members);
 
   boost::asio::any_io_executor ex_;
   MessageConfig cfg_;
