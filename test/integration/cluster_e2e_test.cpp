@@ -506,8 +506,9 @@ TEST_F(ClusterE2ETest, ResumeWhilePushesKeepComingGetsEveryMessageOnceInOrder) {
 
 class ClusterFailureTest : public ClusterTestBase {
  protected:
+  virtual test::ConfigStyle config_style() const { return test::ConfigStyle::ours; }
   void SetUp() override {
-    owned_ = std::make_unique<TestCluster>(binaries());
+    owned_ = std::make_unique<TestCluster>(binaries(), config_style());
     cluster_ = owned_.get();  // TearDown prints its logs if the start fails
     try {
       owned_->start();
@@ -748,18 +749,9 @@ TEST_F(ClusterFailureTest, MigrateMovesClientsAfterRingChange) {
 // Two comets and two message nodes on one host, each started from a file with only the
 // original's keys (message nodes and web with no stat.bind: their pprof.bind is the stats
 // listener), start, find each other and serve: no two daemons reach for the same default port.
-class ClusterOriginalConfigTest : public ClusterTestBase {
+class ClusterOriginalConfigTest : public ClusterFailureTest {
  protected:
-  void SetUp() override {
-    owned_ = std::make_unique<TestCluster>(binaries(), test::ConfigStyle::original);
-    cluster_ = owned_.get();
-    try {
-      owned_->start();
-    } catch (const std::exception& e) {
-      FAIL() << "the cluster did not start: " << e.what();
-    }
-  }
-  std::unique_ptr<TestCluster> owned_;
+  test::ConfigStyle config_style() const override { return test::ConfigStyle::original; }
 };
 
 TEST_F(ClusterOriginalConfigTest, TwoOfEachDaemonOnOneHostStartAndServe) {
