@@ -8,6 +8,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <map>
 
+#include "common/session_keys.hpp"
 #include "common/spawn.hpp"
 
 namespace appmsg::comet {
@@ -105,6 +106,9 @@ asio::awaitable<void> Presence::write(std::vector<std::pair<std::string, bool>> 
   auto alive = lifeline_.token();
   std::map<RedisClient*, std::vector<std::vector<std::string>>> by_shard;
   const std::string ttl = std::to_string(ttl_.count());
+  const std::string now = std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
+                                             std::chrono::system_clock::now().time_since_epoch())
+                                             .count());
   for (auto& [key, present] : changes) {
     std::string rkey = std::string(kPrefix) + key;
     auto& cmds = by_shard[&redis_.for_key(rkey)];
@@ -112,6 +116,17 @@ asio::awaitable<void> Presence::write(std::vector<std::pair<std::string, bool>> 
       cmds.push_back({"SET", rkey, node_, "EX", ttl});
     } else {
       cmds.push_back({"EVAL", kDeleteIfMine, "1", rkey, node_});
+    }
+    // A session key (<uid>_<type>-<device>@user) is also listed under its user.
+    if (auto s = sessions::parse_session_key(key)) {
+      auto& scmds = by_shard[&redis_.for_key(sessions::shard_key(s->uid))];
+      auto index = sessions::index_key(s->uid), info = sessions::info_key(s->uid);
+      if (present) {
+        scmds.push_back(
+            {"EVAL", sessions::kJoinScript, "2", index, info, s->session_id, node_, now, ttl});
+      } else {
+        scmds.push_back({"EVAL", sessions::kLeaveScript, "2", index, info, s->session_id, node_});
+      }
     }
   }
   for (auto& [client, cmds] : by_shard) {

@@ -10,6 +10,9 @@
 // Pending changes are bounded (max_pending keys): while Redis is slow and the map is full, a
 // change to a further key is dropped and counted, and the next flush rewrites every live key
 // instead (joins are then written; a dropped leave's key expires with its TTL).
+//
+// Session keys (<uid>_<type>-<device>@user) are also listed per user for the /app API
+// (common/session_keys.hpp), in the same flush.
 #pragma once
 
 #include <atomic>
