@@ -17,9 +17,25 @@ namespace appmsg {
 
 namespace asio = boost::asio;
 
-int run_daemon(
-    int argc, char** argv, const DaemonInfo& info,
-    std::function<std::unique_ptr<Service>(asio::io_context&, const Config&)> make_service) {
+int run_daemon(int argc, char** argv, const DaemonInfo& info, MakeService make_service) {
+  return run_daemon(
+      argc, argv, info,
+      MakeServiceWithDb([make = std::move(make_service)](asio::io_context& io, const Config& c,
+                                                         const Config&) { return make(io, c); }));
+}
+
+namespace {
+
+// The db.conf of -dbc, else ./db.conf when it exists, else an empty configuration.
+Config load_db_config(const CommandLine& cli) {
+  if (!cli.db_config_path.empty()) return Config::load_file(cli.db_config_path);
+  if (::access("./db.conf", R_OK) == 0) return Config::load_file("./db.conf");
+  return Config();
+}
+
+}  // namespace
+
+int run_daemon(int argc, char** argv, const DaemonInfo& info, MakeServiceWithDb make_service) {
   std::optional<CommandLine> cli;
   try {
     cli = parse_command_line(argc, argv, info.program, info.default_config);
@@ -29,7 +45,7 @@ int run_daemon(
   }
   if (!cli) return 0;
 
-  Config config;
+  Config config, db;
   try {
     config = Config::load_file(cli->config_path);
     // Read every shared key now so that a malformed value stops start-up.
@@ -38,6 +54,10 @@ int run_daemon(
     config.get_string("base", "pidfile", info.default_pidfile);
     config.get_string("base", "dir", "./");
     if (info.validate) info.validate(config);
+    if (info.reads_db_config) {
+      db = load_db_config(*cli);
+      if (info.validate_db) info.validate_db(config, db);
+    }
   } catch (const ConfigError& e) {
     std::cerr << info.program << ": " << e.what() << "\n";
     return 2;
@@ -51,9 +71,15 @@ int run_daemon(
                cli->log_level.empty() ? config.get_string("log", "level", "info") : cli->log_level);
   spdlog::info("{} {} starting with {}", info.program, APPMSG_VERSION, cli->config_path);
   raise_open_file_limit();
-  if (!cli->db_config_path.empty()) {
-    spdlog::warn("-dbc {} is ignored: the /app API that reads it is not part of this build yet",
-                 cli->db_config_path);
+  if (!info.reads_db_config && !cli->db_config_path.empty()) {
+    spdlog::warn("-dbc {} is ignored: {} has no database", cli->db_config_path, info.program);
+  }
+  if (cli->migrate_only) {
+    if (!info.migrate) {
+      spdlog::critical("--migrate: {} has no database to migrate", info.program);
+      return 2;
+    }
+    return info.migrate(config, db);
   }
 
   int threads = static_cast<int>(config.get_int("base", "maxproc", 0));
@@ -107,7 +133,7 @@ int run_daemon(
   }
 
   try {
-    service = make_service(io, config);
+    service = make_service(io, config, db);
     std::exception_ptr start_error;
     bool start_done = false;
     asio::co_spawn(io, service->start(), [&](std::exception_ptr e) {

@@ -32,11 +32,21 @@ struct DaemonInfo {
   // file and line, exit status 2).
   std::function<void(const Config&)> validate;
   int control_threads = 0;  // threads running the main io_context; 0 = [base] maxproc
+  // Web: a second file, the original's db.conf (-dbc FILE, else ./db.conf when it exists; an
+  // empty configuration when neither), checked by validate_db (throws ConfigError).
+  bool reads_db_config = false;
+  std::function<void(const Config& config, const Config& db)> validate_db;
+  // --migrate: runs instead of the daemon; returns the exit status.
+  std::function<int(const Config& config, const Config& db)> migrate;
 };
 
+using MakeService =
+    std::function<std::unique_ptr<Service>(boost::asio::io_context&, const Config&)>;
+using MakeServiceWithDb = std::function<std::unique_ptr<Service>(
+    boost::asio::io_context&, const Config& config, const Config& db)>;
+
 // Runs the daemon; returns the process exit status.
-int run_daemon(
-    int argc, char** argv, const DaemonInfo& info,
-    std::function<std::unique_ptr<Service>(boost::asio::io_context&, const Config&)> make_service);
+int run_daemon(int argc, char** argv, const DaemonInfo& info, MakeService make_service);
+int run_daemon(int argc, char** argv, const DaemonInfo& info, MakeServiceWithDb make_service);
 
 }  // namespace appmsg

@@ -31,7 +31,9 @@ std::optional<CommandLine> parse_command_line(int argc, char** argv, const std::
       "log_level", po::value(&cli.log_level), "same as --log-level (the original's spelling)")(
       "test,t", po::bool_switch(&cli.check_only), "check the configuration and exit")(
       "dbc", po::value(&cli.db_config_path),
-      "web: the MySQL configuration of the /app API (the original's -dbc)");
+      "web: the MySQL configuration of the /app API (the original's -dbc)")(
+      "migrate", po::bool_switch(&cli.migrate_only),
+      "web: apply the /app database migrations and exit");
   po::variables_map vm;
   try {
     // allow_long_disguise accepts the original's single-dash flags (-log_level=debug).

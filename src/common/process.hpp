@@ -15,6 +15,7 @@ struct CommandLine {
   std::string log_level;       // --log-level / -log_level; empty means "from the config"
   bool check_only = false;     // -t: parse the configuration and exit
   std::string db_config_path;  // -dbc FILE (web's /app API); empty when not given
+  bool migrate_only = false;   // --migrate: apply the database migrations and exit (web)
 };
 
 // Parses argv. Prints usage or version and returns nullopt for --help / --version;
