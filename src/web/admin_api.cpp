@@ -19,6 +19,7 @@
 #include "common/rpc.hpp"
 #include "common/spawn.hpp"
 #include "web/api_codes.hpp"
+#include "web/countdown.hpp"
 #include "web/web_context.hpp"
 
 namespace appmsg::web {
@@ -114,17 +115,6 @@ asio::awaitable<HttpResponse> push_private(WebContext& ctx, std::string route,
   co_return answer(ctx, route, r.ret, push_data(r));
 }
 
-// Waits for a number of jobs on web's one thread.
-struct Countdown {
-  explicit Countdown(asio::any_io_executor ex, size_t n)
-      : remaining(n), done(ex, std::chrono::steady_clock::time_point::max()) {}
-  void one_done() {
-    if (--remaining == 0) done.cancel();
-  }
-  size_t remaining;
-  asio::steady_timer done;
-};
-
 // {"k":[keys...],"m":<message>}: the keys are read from a parse of the body, the message is
 // cut out of the body's text, so that it is carried as it came.
 struct MultiPush {
@@ -200,10 +190,8 @@ asio::awaitable<HttpResponse> push_multi(WebContext& ctx, std::string route,
         }(node, group.first, group.second, parsed->msg, expire, deadline, countdown, results),
         "batch push to comet " + node->name());
   }
-  if (countdown->remaining > 0) {
-    auto wait = countdown->done.async_wait(asio::as_tuple(asio::use_awaitable));
-    co_await std::move(wait);
-  }
+  auto wait = countdown->wait();
+  co_await std::move(wait);
   json failed = json::array(), mids = json::array(), rets = json::array();
   for (size_t i = 0; i < keys.size(); ++i) {
     const auto& r = (*results)[i];

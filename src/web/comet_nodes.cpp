@@ -116,6 +116,13 @@ asio::awaitable<std::vector<PushResult>> CometNode::push_keys(
   co_return co_await std::move(op);
 }
 
+asio::awaitable<std::vector<PushResult>> CometNode::push_items(std::vector<PushItem> items,
+                                                               Clock::time_point deadline) {
+  auto self = shared_from_this();
+  auto op = queue_->push_items(std::move(items), deadline);
+  co_return co_await std::move(op);
+}
+
 asio::awaitable<json> CometNode::call(std::string method, json params,
                                       std::chrono::milliseconds deadline) {
   ++calls;

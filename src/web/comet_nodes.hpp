@@ -70,6 +70,9 @@ class CometNode : public std::enable_shared_from_this<CometNode> {
                                                             std::shared_ptr<const std::string> msg,
                                                             int64_t expire,
                                                             Clock::time_point deadline);
+  // Per-key copies in one call (CometPushQueue::push_items); results in the order of `items`.
+  boost::asio::awaitable<std::vector<PushResult>> push_items(std::vector<PushItem> items,
+                                                             Clock::time_point deadline);
   boost::asio::awaitable<nlohmann::json> call(std::string method, nlohmann::json params,
                                               std::chrono::milliseconds deadline);
   const CometPushQueue& queue() const { return *queue_; }

@@ -21,6 +21,7 @@ struct CometPushQueue::Entry {
   std::vector<std::string> keys;
   std::shared_ptr<const std::string> msg;
   int64_t expire = 0;
+  std::vector<PushItem> items;  // per-key copies (push_items); keys holds their keys too
   Clock::time_point deadline;
   std::optional<Handler> handler;  // emplaced: Boost 1.81's move assignment recurses
   bool sent = false, answered = false;
@@ -71,7 +72,34 @@ CometPushQueue::~CometPushQueue() {
 asio::awaitable<std::vector<PushResult>> CometPushQueue::push(
     std::vector<std::string> keys, std::shared_ptr<const std::string> msg, int64_t expire,
     Clock::time_point deadline) {
-  const size_t n = keys.size();
+  auto e = std::make_shared<Entry>();
+  e->keys = std::move(keys);
+  e->msg = std::move(msg);
+  e->expire = expire;
+  e->deadline = deadline;
+  auto op = submit(std::move(e));
+  co_return co_await std::move(op);
+}
+
+asio::awaitable<std::vector<PushResult>> CometPushQueue::push_items(std::vector<PushItem> items,
+                                                                    Clock::time_point deadline) {
+  if (items.size() == 1) {
+    auto op = push({items[0].key}, items[0].msg, items[0].expire, deadline);
+    co_return co_await std::move(op);
+  }
+  auto e = std::make_shared<Entry>();
+  for (auto& it : items) {
+    e->keys.push_back(it.key);
+    e->expire = std::max(e->expire, it.expire);
+  }
+  e->items = std::move(items);
+  e->deadline = deadline;
+  auto op = submit(std::move(e));
+  co_return co_await std::move(op);
+}
+
+asio::awaitable<std::vector<PushResult>> CometPushQueue::submit(EntryPtr e) {
+  const size_t n = e->keys.size();
   counters_.pushes += n;
   if (waiting_keys_ + n > kMaxQueued) {
     ++counters_.queue_full;
@@ -79,15 +107,10 @@ asio::awaitable<std::vector<PushResult>> CometPushQueue::push(
     log_failure(std::to_string(waiting_keys_) + " pushes waiting; refusing more");
     co_return all(n, kInternalErr, "comet queue full");
   }
-  if (deadline <= Clock::now()) {
+  if (e->deadline <= Clock::now()) {
     counters_.errors += n;
     co_return all(n, kInternalErr, "deadline passed before sending");
   }
-  auto e = std::make_shared<Entry>();
-  e->keys = std::move(keys);
-  e->msg = std::move(msg);
-  e->expire = expire;
-  e->deadline = deadline;
   auto init = [this, &e](auto handler) {
     e->handler.emplace(std::move(handler));
     enqueue(std::move(e));
@@ -156,7 +179,12 @@ asio::awaitable<void> CometPushQueue::send(std::shared_ptr<CometPushQueue> self,
   }
   std::string method = "push_batch";
   json params;
-  if (batch.size() == 1 && batch[0]->keys.size() > 1) {
+  if (batch.size() == 1 && !batch[0]->items.empty()) {
+    json items = json::array();
+    for (auto& it : batch[0]->items)
+      items.push_back({{"key", it.key}, {"msg", *it.msg}, {"expire", it.expire}});
+    params = {{"items", std::move(items)}};
+  } else if (batch.size() == 1 && batch[0]->keys.size() > 1) {
     auto& e = *batch[0];
     params = {{"keys", e.keys}, {"msg", *e.msg}, {"expire", e.expire}};
   } else if (batch.size() == 1) {
@@ -169,6 +197,7 @@ asio::awaitable<void> CometPushQueue::send(std::shared_ptr<CometPushQueue> self,
       items.push_back({{"key", e->keys[0]}, {"msg", *e->msg}, {"expire", e->expire}});
     params = {{"items", std::move(items)}};
   }
+  ++(method == "push" ? counters_.push_calls : counters_.batch_calls);
   std::vector<PushResult> results(keys);
   try {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(latest - Clock::now());

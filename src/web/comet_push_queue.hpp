@@ -48,6 +48,13 @@ struct PushResult {
   std::string error;
 };
 
+// One copy of a fan-out: its own key, message text and expire.
+struct PushItem {
+  std::string key;
+  std::shared_ptr<const std::string> msg;
+  int64_t expire = 0;
+};
+
 class CometPushQueue : public std::enable_shared_from_this<CometPushQueue> {
  public:
   using Clock = std::chrono::steady_clock;
@@ -61,6 +68,7 @@ class CometPushQueue : public std::enable_shared_from_this<CometPushQueue> {
 
   struct Counters {
     uint64_t pushes = 0, errors = 0, queue_full = 0, expired_queued = 0, expired_sent = 0;
+    uint64_t push_calls = 0, batch_calls = 0;  // RPC calls made: push, push_batch
   };
 
   // `call` makes one RPC call to the comet; `name` is for logs.
@@ -72,6 +80,10 @@ class CometPushQueue : public std::enable_shared_from_this<CometPushQueue> {
   boost::asio::awaitable<std::vector<PushResult>> push(std::vector<std::string> keys,
                                                        std::shared_ptr<const std::string> msg,
                                                        int64_t expire, Clock::time_point deadline);
+  // Copies that differ per key (an /app fan-out): they leave together in one push_batch call of
+  // their own (its items form), in the stored lane when any of them has an expire.
+  boost::asio::awaitable<std::vector<PushResult>> push_items(std::vector<PushItem> items,
+                                                             Clock::time_point deadline);
   size_t waiting() const { return waiting_keys_; }
   const Counters& counters() const { return counters_; }
 
@@ -89,6 +101,7 @@ class CometPushQueue : public std::enable_shared_from_this<CometPushQueue> {
     bool wake_armed = false;
   };
 
+  boost::asio::awaitable<std::vector<PushResult>> submit(EntryPtr e);
   void enqueue(EntryPtr e);
   void pump(Lane& lane);
   boost::asio::awaitable<void> send(std::shared_ptr<CometPushQueue> self, Lane& lane,

@@ -89,6 +89,14 @@ std::string metrics_text(const WebContext& ctx) {
   per_node("appmsg_web_comet_push_expired_sent_total", "counter",
            "Keys answered 1005 at their deadline with the call to the comet unanswered.",
            [](const CometNode& n) { return n.queue().counters().expired_sent; });
+  head("appmsg_web_comet_calls_total", "counter", "Push RPC calls made to each comet, by method.");
+  for (auto& [node_name, node] : snap->nodes) {
+    const auto& c = node->queue().counters();
+    out += "appmsg_web_comet_calls_total{node=\"" + node_name + "\",method=\"push\"} " +
+           std::to_string(c.push_calls) + "\n";
+    out += "appmsg_web_comet_calls_total{node=\"" + node_name + "\",method=\"push_batch\"} " +
+           std::to_string(c.batch_calls) + "\n";
+  }
   line("appmsg_web_ring_changes_total", "counter", "Changes of the comet ring's members.",
        ctx.comets->ring_changes);
   line("appmsg_web_migrate_calls_total", "counter", "Migrate calls sent to comets.",
@@ -97,6 +105,7 @@ std::string metrics_text(const WebContext& ctx) {
        ctx.comets->migrate_errors);
   line("appmsg_web_admin_auth_failures_total", "counter", "Admin calls with a wrong secret.",
        ctx.stats.admin_auth_failures);
+  if (ctx.extra_metrics) out += ctx.extra_metrics();
   return out;
 }
 
