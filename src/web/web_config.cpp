@@ -51,20 +51,11 @@ std::vector<std::string> WebConfig::ignored_keys(const Config& c) {
              {"base", "user", "run the daemon as the wanted user (systemd User=) instead"},
              {"base", "maxproc", "web runs one event-loop thread; run more web nodes to scale"},
              {"res", "qqwry.path", "the CN network router is not supported"},
-             {"base", "app.bind", "the /app API is not part of this build yet"},
-             {"redis", "timeout", "read by the /app API, not part of this build yet"},
-             {"redis", "idle", "read by the /app API, not part of this build yet"},
-             {"redis", "active", "read by the /app API, not part of this build yet"},
+             {"redis", "timeout", "one pipelined connection per Redis server: nothing idles"},
+             {"redis", "idle", "one pipelined connection per Redis server"},
+             {"redis", "active", "one pipelined connection per Redis server"},
              {"redis", "store", "a message-node setting"},
-             {"redis", "ketama.base", "read by the /app API, not part of this build yet"},
-             {"token", "expire", "read by the /app API, not part of this build yet"},
-             {"msg", "expire", "read by the /app API, not part of this build yet"},
-             {"apns", "type", "read by the /app API, not part of this build yet"},
-             {"weedfs", "address", "read by the /app API, not part of this build yet"},
          });
-  if (!c.entries("redis.source").empty()) {
-    out.push_back("[redis.source] is ignored: read by the /app API, not part of this build yet");
-  }
   return out;
 }
 

@@ -37,8 +37,8 @@ struct WebConfig {
   int msg_page = 1000;  // messages per /msg/get answer, at most
 
   static WebConfig load(const Config& c);  // throws ConfigError
-  // Keys of the original that have no effect here (one warning each at start-up), and keys
-  // read only by the /app API, which this build does not serve.
+  // Keys of the original that have no effect here (one warning each at start-up). The /app
+  // API's keys are read by app/app_config.hpp.
   static std::vector<std::string> ignored_keys(const Config& c);
 };
 

@@ -11,7 +11,7 @@ namespace appmsg::web {
 
 namespace asio = boost::asio;
 
-WebService::WebService(asio::io_context& io, WebConfig config) : io_(io) {
+WebService::WebService(asio::io_context& io, WebConfig config, app::AppConfig app) : io_(io) {
   ctx_.config = std::move(config);
   const WebConfig& c = ctx_.config;
   zk_ = std::make_unique<ZkClient>(io_.get_executor(), ZkOptions{c.zk_addr, c.zk_timeout});
@@ -34,6 +34,9 @@ WebService::WebService(asio::io_context& io, WebConfig config) : io_(io) {
   add_admin_routes(*admin_router_, ctx_);
   stat_router_ = std::make_shared<HttpRouter>();
   add_stat_routes(*stat_router_, ctx_);
+  if (app.enabled()) {
+    app_ = std::make_unique<app::AppService>(io_.get_executor(), std::move(app), ctx_);
+  }
 }
 
 WebService::~WebService() = default;
@@ -62,6 +65,10 @@ asio::awaitable<void> WebService::start() {
   so.max_body_bytes = 4096;
   stat_server_ = std::make_unique<HttpServer>(io_.get_executor(), so, stat_router_);
   stat_addresses_ = listen_stats(*stat_server_, c.stat_bind, c.stat_bind_set, "");
+  if (app_) {
+    auto a = app_->start();
+    co_await std::move(a);
+  }
   warn_if_open(c.admin_bind, c.admin_secret, "admin API", "[admin] secret");
   spdlog::info("web: public API on {}, admin API on {}, stats on {}; ZooKeeper {}",
                fmt::join(http_addresses_, ","), fmt::join(admin_addresses_, ","),
@@ -72,6 +79,10 @@ asio::awaitable<void> WebService::start() {
 asio::awaitable<void> WebService::stop() {
   // Stop taking requests and let those in flight finish (they may still call comets), then
   // leave ZooKeeper.
+  if (app_) {
+    auto s = app_->stop();
+    co_await std::move(s);
+  }
   auto p = public_server_->stop(std::chrono::seconds(5));
   auto a = admin_server_->stop(std::chrono::seconds(5));
   co_await std::move(p);

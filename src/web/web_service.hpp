@@ -4,6 +4,8 @@
 // watches of comets and message nodes, and the RPC clients to them. Start: ZooKeeper and the
 // watchers first (the API answers 1001/65535 until they fill in), then the listeners. Stop:
 // the listeners stop accepting and finish what is in flight, then the watchers and ZooKeeper.
+// With [base] app.bind, the /app API (app/app_service.hpp) starts after the other listeners
+// (its migrations first) and stops with them.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -14,13 +16,14 @@
 #include "common/daemon.hpp"
 #include "common/http_server.hpp"
 #include "common/zk_client.hpp"
+#include "web/app/app_service.hpp"
 #include "web/web_context.hpp"
 
 namespace appmsg::web {
 
 class WebService : public Service {
  public:
-  WebService(boost::asio::io_context& io, WebConfig config);
+  WebService(boost::asio::io_context& io, WebConfig config, app::AppConfig app = {});
   ~WebService() override;
   boost::asio::awaitable<void> start() override;
   boost::asio::awaitable<void> stop() override;
@@ -29,6 +32,7 @@ class WebService : public Service {
   const std::vector<std::string>& http_addresses() const { return http_addresses_; }
   const std::vector<std::string>& admin_addresses() const { return admin_addresses_; }
   const std::vector<std::string>& stat_addresses() const { return stat_addresses_; }
+  app::AppService* app() { return app_.get(); }  // null without [base] app.bind
   WebContext& context() { return ctx_; }
   ZkClient& zk() { return *zk_; }
 
@@ -41,6 +45,7 @@ class WebService : public Service {
   std::shared_ptr<HttpRouter> public_router_, admin_router_, stat_router_;
   std::unique_ptr<HttpServer> public_server_, admin_server_, stat_server_;
   std::vector<std::string> http_addresses_, admin_addresses_, stat_addresses_;
+  std::unique_ptr<app::AppService> app_;
 };
 
 }  // namespace appmsg::web

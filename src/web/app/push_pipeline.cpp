@@ -1,0 +1,319 @@
+// Expansion of destinations, the per-copy messages, and the grouped delivery.
+#include "web/app/push_pipeline.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <map>
+
+#include "common/spawn.hpp"
+#include "web/api_codes.hpp"
+#include "web/comet_nodes.hpp"
+#include "web/countdown.hpp"
+
+namespace appmsg::web::app {
+
+namespace asio = boost::asio;
+using nlohmann::json;
+
+namespace {
+
+constexpr size_t kMaxCallCopies = 1024;    // copies in one push_batch call
+constexpr size_t kMaxCallBytes = 4 << 20;  // and their bytes (the comet takes 16 MiB)
+
+bool ends_with(std::string_view s, std::string_view tail) {
+  return s.size() >= tail.size() && s.substr(s.size() - tail.size()) == tail;
+}
+
+// A message object's text without its closing brace, so that per-copy members can be
+// appended: "{...members" (or "{" for an empty object).
+std::string open_text(const json& base) {
+  std::string t = base.dump(-1, ' ', false, json::error_handler_t::replace);
+  t.pop_back();
+  return t;
+}
+
+}  // namespace
+
+std::optional<SessionSelector> SessionSelector::parse(const json& body) {
+  SessionSelector s;
+  auto it = body.find("sessions");
+  if (it == body.end() || it->is_null()) return s;
+  if (!it->is_array()) return std::nullopt;
+  std::vector<std::string> list;
+  for (auto& v : *it) {
+    if (!v.is_string()) return std::nullopt;
+    list.push_back(v.get<std::string>());
+  }
+  if (list.empty() || (list.size() == 1 && list[0] == "all")) return s;
+  if (list.size() == 1 && list[0] == "active") {
+    s.kind = Kind::active;
+  } else if (list.size() == 1 && list[0] == "inactive") {
+    s.kind = Kind::inactive;
+  } else {
+    s.kind = Kind::ids;
+    s.ids.insert(list.begin(), list.end());
+  }
+  return s;
+}
+
+SessionSelector SessionSelector::from_list(const std::string& comma_separated) {
+  json arr = json::array();
+  size_t at = 0;
+  while (at < comma_separated.size()) {
+    auto comma = comma_separated.find(',', at);
+    if (comma == std::string::npos) comma = comma_separated.size();
+    if (comma > at) arr.push_back(comma_separated.substr(at, comma - at));
+    at = comma + 1;
+  }
+  return *parse(json{{"sessions", arr}});
+}
+
+std::pair<std::string, std::string> split_name(const std::string& address) {
+  auto at = address.rfind('@');
+  if (at == std::string::npos) return {address, ""};
+  return {address.substr(0, at), address.substr(at + 1)};
+}
+
+asio::awaitable<std::vector<Name>> names_of_users(AppContext& ctx, std::vector<std::string> uids,
+                                                  SessionSelector sel) {
+  auto u = ctx.directory->users(uids);
+  auto users = co_await std::move(u);
+  auto s = ctx.sessions->of_users(uids);
+  auto sessions = co_await std::move(s);
+  std::vector<Name> out;
+  out.reserve(uids.size() * 2);
+  std::set<std::string> seen;
+  for (auto& uid : uids) {
+    if (!seen.insert(uid).second) continue;
+    auto user = users.find(uid);
+    std::string display = user == users.end() ? "" : user->second->nickname;
+    std::vector<const Session*> selected;
+    if (auto it = sessions.find(uid); it != sessions.end()) {
+      for (auto& session : it->second) {
+        bool take = sel.kind == SessionSelector::Kind::all ||
+                    (sel.kind == SessionSelector::Kind::active && session.state == "active") ||
+                    (sel.kind == SessionSelector::Kind::inactive && session.state != "active") ||
+                    (sel.kind == SessionSelector::Kind::ids && sel.ids.count(session.id));
+        if (take) selected.push_back(&session);
+      }
+    }
+    std::vector<std::string> active;
+    for (auto* session : selected) {
+      if (session->state == "active") active.push_back(session->id);
+    }
+    out.push_back(Name{uid, uid, active, display});
+    for (auto* session : selected) out.push_back(Name{uid, session->id, active, display});
+  }
+  co_return out;
+}
+
+asio::awaitable<std::vector<Name>> expand(AppContext& ctx, std::string to, SessionSelector sel) {
+  auto [id, suffix] = split_name(to);
+  std::vector<std::string> uids;
+  if (id.empty()) co_return std::vector<Name>{};
+  if (suffix == "user") {
+    uids.push_back(id);
+  } else if (suffix == "qun") {
+    auto op = ctx.directory->qun_members(id);
+    auto members = co_await std::move(op);
+    uids = *members;
+  } else if (suffix == "org") {
+    auto op = ctx.directory->org_members(id);
+    uids = co_await std::move(op);
+  } else if (suffix == "tenant") {
+    auto op = ctx.directory->tenant_members(id);
+    uids = co_await std::move(op);
+  } else {
+    co_return std::vector<Name>{};
+  }
+  auto op = names_of_users(ctx, std::move(uids), std::move(sel));
+  co_return co_await std::move(op);
+}
+
+asio::awaitable<std::vector<PushResult>> deliver(AppContext& ctx, std::vector<Copy> copies,
+                                                 Deadline deadline) {
+  auto results =
+      std::make_shared<std::vector<PushResult>>(copies.size(), PushResult{kNoNode, 0, "no comet"});
+  auto snap = ctx.web->comets->snapshot();
+  // Per comet: calls of at most kMaxCallCopies copies and kMaxCallBytes.
+  struct Call {
+    std::shared_ptr<CometNode> node;
+    std::vector<PushItem> items;
+    std::vector<size_t> index;
+    size_t bytes = 0;
+  };
+  std::map<CometNode*, std::vector<Call>> by_node;
+  for (size_t i = 0; i < copies.size(); ++i) {
+    auto node = snap->node_for(copies[i].key);
+    if (!node) continue;
+    auto& calls = by_node[node.get()];
+    if (calls.empty() || calls.back().items.size() >= kMaxCallCopies ||
+        calls.back().bytes + copies[i].msg->size() > kMaxCallBytes) {
+      calls.push_back(Call{node, {}, {}, 0});
+    }
+    auto& call = calls.back();
+    call.bytes += copies[i].msg->size() + copies[i].key.size();
+    call.items.push_back(PushItem{std::move(copies[i].key), copies[i].msg, copies[i].expire});
+    call.index.push_back(i);
+  }
+  size_t n = 0;
+  for (auto& [node, calls] : by_node) n += calls.size();
+  auto ex = co_await asio::this_coro::executor;
+  auto countdown = std::make_shared<Countdown>(ex, n);
+  for (auto& [raw, calls] : by_node) {
+    for (auto& call : calls) {
+      // Each job holds what it uses: its node, the shared results and the countdown.
+      spawn(
+          ex,
+          [](std::shared_ptr<CometNode> node, std::vector<PushItem> items,
+             std::vector<size_t> index, Deadline deadline, std::shared_ptr<Countdown> countdown,
+             std::shared_ptr<std::vector<PushResult>> results) -> asio::awaitable<void> {
+            auto op = node->push_items(std::move(items), deadline);
+            auto rs = co_await std::move(op);
+            for (size_t j = 0; j < rs.size() && j < index.size(); ++j) {
+              (*results)[index[j]] = std::move(rs[j]);
+            }
+            countdown->one_done();
+          }(call.node, std::move(call.items), std::move(call.index), deadline, countdown, results),
+          "/app push to comet " + call.node->name());
+    }
+  }
+  auto wait = countdown->wait();
+  co_await std::move(wait);
+  co_return std::move(*results);
+}
+
+Deadline deadline_of(const AppContext& ctx, const HttpRequest& req) {
+  auto from = req.received == Deadline{} ? std::chrono::steady_clock::now() : req.received;
+  return from + ctx.config.request_timeout;
+}
+
+namespace {
+
+// msgType 2: objectContent.responseUpload {fid, fileName, fileUrl, size} must be there; the
+// file is tracked in file_link (one row per sender and file, `updated` refreshed).
+asio::awaitable<bool> track_file(AppContext& ctx, const json& msg, const std::string& sender) {
+  const json* oc = object_field(msg, "objectContent");
+  const json* up = oc ? object_field(*oc, "responseUpload") : nullptr;
+  if (!up) co_return false;
+  const std::string *fid = string_field(*up, "fid"), *name = string_field(*up, "fileName"),
+                    *url = string_field(*up, "fileUrl");
+  auto size = number_field(*up, "size");
+  if (!fid || !name || !url || !size) co_return false;
+  auto op = ctx.db->execute(
+      "INSERT INTO file_link (id, sender_id, file_id, file_name, file_url, size, created, "
+      "updated) VALUES (UUID(), ?, ?, ?, ?, ?, NOW(), NOW()) ON DUPLICATE KEY UPDATE "
+      "file_name = VALUES(file_name), file_url = VALUES(file_url), size = VALUES(size), "
+      "updated = NOW()",
+      {sender, *fid, *name, *url, static_cast<int64_t>(*size)});
+  co_await std::move(op);
+  co_return true;
+}
+
+}  // namespace
+
+asio::awaitable<PushOutcome> push_sessions(AppContext& ctx, json msg, std::string to,
+                                           SessionSelector sel, int64_t expire,
+                                           const Caller& caller, std::string push_type,
+                                           Deadline deadline) {
+  PushOutcome out;
+  if (caller.tenant && !ctx.quotas->valid_push(caller.tenant->customer_id, caller.tenant->id)) {
+    out.ret = kOverQuotaPush;
+    co_return out;
+  }
+  if (auto t = msg.find("msgType"); t != msg.end() && t->is_number() && t->get<double>() == 2) {
+    auto op = track_file(ctx, msg, caller.id());
+    if (!co_await std::move(op)) {
+      out.ret = kParamErr;
+      co_return out;
+    }
+  }
+  std::vector<Copy> copies;
+  std::string target_offline;  // the key whose mid answers the push
+  auto [to_id, to_suffix] = split_name(to);
+  if (to_suffix == "app") {
+    copies.push_back(Copy{to,
+                          std::make_shared<const std::string>(
+                              msg.dump(-1, ' ', false, json::error_handler_t::replace)),
+                          expire});
+  } else {
+    auto e = expand(ctx, to, sel);
+    auto names = co_await std::move(e);
+    const std::string from = msg.value("fromUserName", std::string());
+    const bool qun_push = to_suffix == "qun";
+    const bool from_qun = ends_with(from, "@qun");
+    if (!qun_push && !from_qun && from != to) {
+      auto mine = expand(ctx, caller.id() + "@user", SessionSelector{});
+      auto more = co_await std::move(mine);
+      names.insert(names.end(), more.begin(), more.end());
+    }
+    if (to_suffix == "user") target_offline = to_id + "@user";
+    const std::string content = msg.value("content", std::string());
+    auto amp = content.find("&&");
+    const std::string original = amp == std::string::npos ? content : content.substr(amp + 2);
+    const std::string device = msg.value("deviceID", std::string());
+    // Two clean bases: the message without the per-copy members, and its sender-copy form.
+    json base = msg;
+    for (auto* k : {"toUserName", "toDisplayName", "toUserKey", "activeSessions"}) base.erase(k);
+    const std::string base_text = open_text(base);
+    std::string sender_text;
+    if (qun_push) {
+      json s = base;
+      s["fromUserName"] = caller.id() + "@user";
+      s["content"] = original;
+      sender_text = open_text(s);
+    }
+    for (auto& name : names) {
+      const bool mine = caller.user && name.user_id == caller.id();
+      if (mine && (qun_push || !from_qun) && !device.empty() &&
+          ends_with(name.session_id, device) && !name.offline()) {
+        continue;  // the sending device
+      }
+      json extra = json::object();
+      const std::string* text = &base_text;
+      if (qun_push && mine) {
+        text = &sender_text;
+        extra["toUserName"] = to;
+      } else if (mine && !from_qun) {
+        extra["toUserName"] = to;
+      } else if (qun_push) {
+        extra["toUserName"] = name.user_id + "@user";
+        extra["toDisplayName"] = name.display;
+      } else {
+        extra["toUserName"] = name.user_id + "@user";
+      }
+      extra["toUserKey"] = name.key();
+      extra["activeSessions"] = name.active;
+      std::string tail = extra.dump(-1, ' ', false, json::error_handler_t::replace);
+      std::string copy = *text;
+      if (copy.size() > 1) copy += ',';
+      copy.append(tail, 1, std::string::npos);  // tail without its '{'
+      copies.push_back(Copy{name.key(), std::make_shared<const std::string>(std::move(copy)),
+                            name.offline() ? expire : 0});
+    }
+  }
+  std::vector<std::string> keys;
+  keys.reserve(copies.size());
+  for (auto& c : copies) keys.push_back(c.key);
+  auto d = deliver(ctx, std::move(copies), deadline);
+  auto results = co_await std::move(d);
+  ++ctx.stats.fanouts;
+  ctx.stats.copies += results.size();
+  std::optional<int64_t> first_mid, target_mid;
+  for (size_t i = 0; i < results.size(); ++i) {
+    const auto& r = results[i];
+    if (r.ret && r.ret != kNotStored) ++ctx.stats.copy_failures;
+    if (r.ret && out.ret == kOk) out.ret = r.ret;
+    if (r.ret != kOk && r.ret != kNotStored) continue;  // not delivered
+    if (!first_mid) first_mid = r.mid;
+    if (keys[i] == target_offline) target_mid = r.mid;
+  }
+  out.mid = target_mid.value_or(first_mid.value_or(0));
+  out.copies = results.size();
+  if (caller.tenant)
+    ctx.quotas->count_push(caller.counted(), push_type, static_cast<int64_t>(out.copies));
+  co_return out;
+}
+
+}  // namespace appmsg::web::app

@@ -1,0 +1,87 @@
+// The /app push pipeline (spec/app-api.md section 2, with its [fix] items): a destination name
+// (<uid>@user, <qunId>@qun, <orgId>@org, <tenantId>@tenant, <appId>@app) is expanded into the
+// users it means and their live sessions; each gets one offline copy on "<uid>@user" (stored
+// for `expire` seconds) and one live copy per selected session on "<sessionId>@user" (not
+// stored: W-14), every copy built from a clean base. The copies are grouped by comet and sent
+// as one push_batch call per comet (per 512 copies), all comets in parallel, under the
+// request's one deadline.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "web/app/app_context.hpp"
+#include "web/app/envelope.hpp"
+#include "web/comet_push_queue.hpp"
+
+namespace appmsg::web::app {
+
+using Deadline = std::chrono::steady_clock::time_point;
+
+// `sessions` of a push: ["all"] (also when absent), ["active"], ["inactive"], or session ids
+// (only those owned by the target user count).
+struct SessionSelector {
+  enum class Kind { all, active, inactive, ids } kind = Kind::all;
+  std::set<std::string> ids;
+  // nullopt when `sessions` is present but not an array of strings.
+  static std::optional<SessionSelector> parse(const nlohmann::json& body);
+  static SessionSelector from_list(const std::string& comma_separated);  // appweb's form
+};
+
+// One recipient: a user's offline name (session_id == user_id) or one of its sessions.
+struct Name {
+  std::string user_id, session_id;
+  std::vector<std::string> active;  // the user's active session ids among the selected
+  std::string display;              // the user's nickname ("" when unknown)
+  std::string key() const { return session_id + "@user"; }
+  bool offline() const { return session_id == user_id; }
+};
+
+// "42@user" -> {"42", "user"}; the suffix is the text after the last '@'.
+std::pair<std::string, std::string> split_name(const std::string& address);
+
+// The names of a destination, in the spec's order: per user, the offline name first, then its
+// sessions. @app and unknown suffixes give none. Throws on a MySQL or Redis failure.
+boost::asio::awaitable<std::vector<Name>> expand(AppContext& ctx, std::string to,
+                                                 SessionSelector sel);
+boost::asio::awaitable<std::vector<Name>> names_of_users(AppContext& ctx,
+                                                         std::vector<std::string> uids,
+                                                         SessionSelector sel);
+
+// One copy to push.
+struct Copy {
+  std::string key;
+  std::shared_ptr<const std::string> msg;
+  int64_t expire = 0;
+};
+
+// Sends the copies, grouped by comet, and waits for every answer (or the deadline). Results
+// in the order of `copies`; a key no comet serves gets 1001.
+boost::asio::awaitable<std::vector<PushResult>> deliver(AppContext& ctx, std::vector<Copy> copies,
+                                                        Deadline deadline);
+
+// The outcome of push_sessions: `ret` of the first copy that failed (0 when none did), and the
+// mid of the copy on the target's offline key, else of the first copy delivered.
+struct PushOutcome {
+  int ret = kOk;
+  int64_t mid = 0;
+  size_t copies = 0;
+};
+
+// pushSessions (spec 2.2) for `caller`: the push quota (when it has a tenant), msgType 2 file
+// tracking, then the copies as above, and the push counter. `msg` is the message object to
+// deliver (the fields each copy gets are set here). `push_type` is the counter's suffix.
+boost::asio::awaitable<PushOutcome> push_sessions(AppContext& ctx, nlohmann::json msg,
+                                                  std::string to, SessionSelector sel,
+                                                  int64_t expire, const Caller& caller,
+                                                  std::string push_type, Deadline deadline);
+
+// The request's one deadline: [app] timeout from when it had been read.
+Deadline deadline_of(const AppContext& ctx, const HttpRequest& req);
+
+}  // namespace appmsg::web::app
