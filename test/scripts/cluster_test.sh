@@ -32,6 +32,21 @@ for _ in $(seq 100); do grep -q hello "$tmp/sub.out" 2>/dev/null && break; sleep
 kill $sub_pid 2>/dev/null || true
 grep -q '"text": "hello"' "$tmp/sub.out" || fail "the subscriber got: $(cat "$tmp/sub.out" "$tmp/sub.err")"
 
+# The printed /app lines work: alice logs in, and her push to the demo qun reaches bob.
+login_cmd=$(grep -m1 'TOKEN=' "$tmp/up1.log")
+qun_cmd=$(grep -m1 'device/push' "$tmp/up1.log")
+bob_cmd="scripts/sub --web http://127.0.0.1:$((8090 + PORT_OFFSET)) 1002@user"
+(cd "$root" && eval "timeout 20 $bob_cmd" >"$tmp/bob.out" 2>"$tmp/bob.err") &
+bob_pid=$!
+for _ in $(seq 100); do grep -q subscribed "$tmp/bob.err" 2>/dev/null && break; sleep 0.1; done
+eval "$login_cmd" >"$tmp/login.out"
+[[ -n ${TOKEN:-} ]] || fail "the login line gave no token: $(cat "$tmp/login.out")"
+answer=$(eval "$qun_cmd")
+[[ $answer == *'"ret":0'* ]] || fail "the qun push answered: $answer"
+for _ in $(seq 100); do grep -q 'hello qun' "$tmp/bob.out" 2>/dev/null && break; sleep 0.1; done
+kill $bob_pid 2>/dev/null || true
+grep -q '1001@user|alice|Alice&&hello qun' "$tmp/bob.out" || fail "bob got: $(cat "$tmp/bob.out" "$tmp/bob.err")"
+
 "$root/scripts/cluster" up >"$tmp/up2.log" 2>&1 || fail "second up"
 grep -q "already running" "$tmp/up2.log" || fail "second up did not notice the running servers"
 [[ "$(cat "$CLUSTER_VAR"/*/pid | sort)" == "$pids1" ]] || fail "second up started a new set"

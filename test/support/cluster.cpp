@@ -2,10 +2,17 @@
 // HTTP/1.1 exchange and the comet's TCP and WebSocket clients (Subscriber). See cluster.hpp.
 #include "support/cluster.hpp"
 
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
@@ -27,6 +34,8 @@ namespace {
 constexpr seconds kServeTimeout{30};       // a daemon's stat listener answers
 constexpr seconds kWebReadyTimeout{30};    // web routes to every comet (ZooKeeper watches)
 constexpr seconds kStoreReadyTimeout{20};  // a comet stores through a message node
+constexpr seconds kAppReadyTimeout{60};    // web applies its DB migrations, then serves /app
+constexpr seconds kSqlTimeout{30};         // one mariadb client run
 constexpr milliseconds kProbeTimeout{2000};
 constexpr milliseconds kStopGrace{5000};
 constexpr int kBindAttempts = 3;
@@ -79,6 +88,97 @@ std::optional<std::string> dechunk(std::string_view in) {
 
 std::string printable(std::string_view s, size_t max = 200) {
   return json(std::string(s.substr(0, max))).dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+struct Captured {
+  int status = 0;  // wait status
+  std::string out, err;
+};
+
+// Runs argv[0] (looked up in PATH, no shell) with stdin from /dev/null, collecting its stdout
+// and stderr. Throws if it cannot start or does not exit within `timeout` (then it is killed).
+Captured run_captured(const std::vector<std::string>& argv, milliseconds timeout) {
+  int out_pipe[2], err_pipe[2];
+  if (::pipe2(out_pipe, O_CLOEXEC) != 0) {
+    throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
+  }
+  if (::pipe2(err_pipe, O_CLOEXEC) != 0) {
+    int e = errno;
+    ::close(out_pipe[0]);
+    ::close(out_pipe[1]);
+    throw std::runtime_error(std::string("pipe: ") + std::strerror(e));
+  }
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);  // dup2 clears O_CLOEXEC
+  posix_spawn_file_actions_adddup2(&actions, err_pipe[1], 2);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none, defaults;
+  sigemptyset(&none);
+  sigemptyset(&defaults);
+  sigaddset(&defaults, SIGPIPE);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &defaults);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  std::vector<char*> args;
+  for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  pid_t pid = -1;
+  int rc = ::posix_spawnp(&pid, args[0], &actions, &attr, args.data(), environ);
+  posix_spawnattr_destroy(&attr);
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(out_pipe[1]);
+  ::close(err_pipe[1]);
+  if (rc != 0) {
+    ::close(out_pipe[0]);
+    ::close(err_pipe[0]);
+    throw std::runtime_error("cannot run " + argv[0] + ": " + std::strerror(rc));
+  }
+
+  Captured r;
+  auto until = Clock::now() + timeout;
+  pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
+  std::string* sinks[2] = {&r.out, &r.err};
+  int open = 2;
+  while (open > 0 && Clock::now() < until) {
+    int n = ::poll(fds, 2, static_cast<int>(left(until).count()));
+    if (n < 0 && errno != EINTR) break;
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || fds[i].revents == 0) continue;
+      char buf[4096];
+      ssize_t got = ::read(fds[i].fd, buf, sizeof buf);
+      if (got > 0) {
+        sinks[i]->append(buf, static_cast<size_t>(got));
+      } else if (got == 0 || (errno != EINTR && errno != EAGAIN)) {
+        ::close(fds[i].fd);
+        fds[i].fd = -1;  // poll skips it
+        --open;
+      }
+    }
+  }
+  for (auto& f : fds) {
+    if (f.fd >= 0) ::close(f.fd);
+  }
+  bool exited = false;
+  for (;;) {
+    pid_t w = ::waitpid(pid, &r.status, WNOHANG);
+    if (w == pid || (w < 0 && errno != EINTR)) {
+      exited = w == pid;
+      break;
+    }
+    if (Clock::now() >= until) break;
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  if (!exited) {
+    ::kill(pid, SIGKILL);
+    while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    throw std::runtime_error(argv[0] + " did not finish within " + std::to_string(timeout.count()) +
+                             " ms (killed); stderr: " + r.err);
+  }
+  return r;
 }
 
 }  // namespace
@@ -318,8 +418,12 @@ bool Subscriber::closed_by_server(milliseconds timeout) {
 
 // ---- TestCluster ----
 
-TestCluster::TestCluster(ClusterBinaries bins, ConfigStyle style)
-    : bins_(std::move(bins)), style_(style) {
+TestCluster::TestCluster(ClusterBinaries bins, ConfigStyle style, bool with_app)
+    : bins_(std::move(bins)), style_(style), with_app_(with_app) {
+  if (with_app_) {
+    db_conf_ = dir_.path() + "/db.conf";
+    mariadb_ = std::make_unique<MariaDbServer>();
+  }
   auto init = [&](Daemon& d, Kind kind, int number, std::string name, const std::string& bin) {
     d.kind = kind;
     d.number = number;
@@ -350,6 +454,12 @@ TestCluster::~TestCluster() {
   for (auto* d : rest) {
     if (d->proc.wait_exit(kStopGrace) == -1) d->proc.stop(milliseconds(0));
   }
+  if (mariadb_) mariadb_->stop();  // ZooKeeper and Redis stop with their members
+}
+
+MariaDbServer& TestCluster::mariadb() {
+  if (!mariadb_) throw std::logic_error("TestCluster: mariadb() needs app mode (with_app)");
+  return *mariadb_;
 }
 
 TestCluster::Daemon& TestCluster::comet(int n) {
@@ -380,6 +490,7 @@ void TestCluster::assign_ports(Daemon& d) {
   } else {
     d.http = addr();
     d.admin = addr();
+    if (with_app_) d.app = addr();
   }
 }
 
@@ -393,21 +504,30 @@ void TestCluster::write_config(const Daemon& d) const {
 std::string TestCluster::config_text(const Daemon& d) const {
   std::string zk = "[zookeeper]\naddr " + zk_.connect_string() + "\ntimeout 4s\n";
   std::string base = "[base]\npidfile " + d.pidfile + "\nstat.bind " + d.stat + "\n";
+  std::string redis_source = "[redis.source]\nnode1:1 " + redis_.address() + "\n";
   std::string text;
   if (d.kind == Kind::comet) {
     text = base + "tcp.bind " + d.tcp + "\nwebsocket.bind " + d.ws + "\nrpc.bind " + d.rpc +
            "\n\n" + zk + "comet.path /gopush-cluster-comet\ncomet.node " + comet_name(d.number) +
            "\nmessage.path /gopush-cluster-message\n\n"
            "[channel]\nproto tcp,websocket\n\n[rpc]\nstore.timeout 2s\n";
+    // App mode: presence and sessions in the cluster's Redis, refreshed every 3 s.
+    if (with_app_) text += "\n" + redis_source + "\n[presence]\nttl 9s\n";
   } else if (d.kind == Kind::message) {
     // [redis] store: keep every message a test pushes to one key (the default keeps 20).
     text = base + "rpc.bind " + d.rpc +
            "\n\n[storage]\ntype redis\n\n[redis]\nstore 1000\n\n[redis.source]\nnode1:1 " +
            redis_.address() + "\n\n" + zk + "path /gopush-cluster-message\n";
   } else {
-    text = base + "http.bind " + d.http + "\nadmin.bind " + d.admin + "\n\n" + zk +
+    text = base + "http.bind " + d.http + "\nadmin.bind " + d.admin + "\n" +
+           (with_app_ ? "app.bind " + d.app + "\n" : "") + "\n" + zk +
            "comet.path /gopush-cluster-comet\nmessage.path /gopush-cluster-message\n\n"
            "[rpc]\ntimeout 2s\nretry 1s\nping 1s\n\n[comet]\nmigrate.grace 500ms\n";
+    if (with_app_) {
+      text += "\n[redis]\nketama.base 255\n\n" + redis_source +
+              "\n[token]\nexpire 3600\n\n[msg]\nexpire 604800\n\n[presence]\nttl 9s\n\n"
+              "[app]\nquota.reload 1s\nstats.flush 200ms\npassword.iterations 10000\n";
+    }
   }
   return text;
 }
@@ -417,13 +537,15 @@ std::string TestCluster::config_text(const Daemon& d) const {
 std::string TestCluster::original_config_text(const Daemon& d) const {
   std::string base = "[base]\nuser nobody\npidfile " + d.pidfile + "\ndir ./\n";
   std::string zk = "[zookeeper]\naddr " + zk_.connect_string() + "\ntimeout 4s\n";
+  std::string redis_source = "[redis.source]\nnode1:1 " + redis_.address() + "\n";
   if (d.kind == Kind::comet) {
     return base + "tcp.bind " + d.tcp + "\nwebsocket.bind " + d.ws + "\nrpc.bind " + d.rpc +
            "\npprof.bind " + d.pprof + "\nstat.bind " + d.stat + "\n\n" + zk +
            "comet.path /gopush-cluster-comet\ncomet.node " + comet_name(d.number) +
            "\nmessage.path /gopush-cluster-message\n\n[rpc]\nping 1s\nretry 1s\n\n"
            "[channel]\nsndbuf.size 2048\nrcvbuf.size 256\nproto tcp,websocket\n"
-           "bufio.num 128\ntcp.keepalive no\nmaxsubscriber 64\nauth no\nmsgbuf.num 120\n";
+           "bufio.num 128\ntcp.keepalive no\nmaxsubscriber 64\nauth no\nmsgbuf.num 120\n" +
+           (with_app_ ? "\n" + redis_source : "");
   }
   if (d.kind == Kind::message) {
     return base + "rpc.bind " + d.rpc + "\npprof.bind " + d.stat +
@@ -431,17 +553,34 @@ std::string TestCluster::original_config_text(const Daemon& d) const {
            "store 1000\nketama.base 255\n\n[redis.source]\nnode1:1 " +
            redis_.address() + "\n\n" + zk + "path /gopush-cluster-message\n";
   }
-  return base + "http.bind " + d.http + "\nadmin.bind " + d.admin + "\npprof.bind " + d.stat +
-         "\n\n" + zk +
+  // App mode: app.bind, and [redis], [redis.source] and [token] before the shipped [msg].
+  return base + "http.bind " + d.http + "\nadmin.bind " + d.admin +
+         (with_app_ ? "\napp.bind " + d.app : "") + "\npprof.bind " + d.stat + "\n\n" + zk +
          "comet.path /gopush-cluster-comet\nmessage.path /gopush-cluster-message\n\n"
-         "[rpc]\nping 1s\nretry 3s\n\n[msg]\nexpire 604800\n";
+         "[rpc]\nping 1s\nretry 3s\n\n" +
+         (with_app_ ? "[redis]\nketama.base 255\n\n" + redis_source + "\n[token]\nexpire 3600\n\n"
+                    : "") +
+         "[msg]\nexpire 604800\n";
+}
+
+void TestCluster::write_db_config() const {
+  std::ofstream out(db_conf_, std::ios::trunc);
+  out << "# written by TestCluster (test/support/cluster.cpp)\n"
+      << "[base]\napp.dbURL root:@tcp(" << mariadb_->address()
+      << ")/appmsgsrv?parseTime=true\napp.dbMaxIdleConns 10\napp.dbMaxOpenConns 100\n";
+  if (!out) throw std::runtime_error("cannot write " + db_conf_);
 }
 
 void TestCluster::spawn(Daemon& d) {
   write_config(d);
   std::ofstream(d.log, std::ios::app) << "---- TestCluster: starting " << d.name << " ----\n";
   d.log_offset = file_size_or_zero(d.log);
-  d.proc.spawn({d.bin, "-c", d.conf}, d.log, dir_.path());
+  std::vector<std::string> argv{d.bin, "-c", d.conf};
+  if (with_app_ && d.kind == Kind::web) {
+    write_db_config();  // MariaDB's port is final once it has started
+    argv.insert(argv.end(), {"-dbc", db_conf_});
+  }
+  d.proc.spawn(argv, d.log, dir_.path());
 }
 
 bool TestCluster::wait_serving(Daemon& d, seconds timeout) {
@@ -528,9 +667,35 @@ void TestCluster::wait_comet_stores(int n, seconds timeout) {
   }
 }
 
+void TestCluster::wait_app_ready(seconds timeout) {
+  HttpReply last;
+  bool ok = eventually(
+      [&] {
+        if (!web_.proc.running()) return true;
+        last = http_request(web_.app, "POST", "/app/client/device/validateToken", "{}",
+                            "application/json", kProbeTimeout);
+        return last.status == 200;
+      },
+      timeout);
+  if (!web_.proc.running()) {
+    fail(web_, "exited before serving /app (wait status " +
+                   std::to_string(web_.proc.exit_status()) + ")");
+  }
+  if (!ok) {
+    fail(web_, "does not answer POST /app/client/device/validateToken on " + web_.app +
+                   " with 200 after " + std::to_string(timeout.count()) + " s; last: " +
+                   (last.status == 0 ? last.error
+                                     : "HTTP " + std::to_string(last.status) + " " + last.body));
+  }
+}
+
 void TestCluster::start() {
   zk_.start();
   redis_.start();
+  if (with_app_) {
+    mariadb_->start();
+    run_sql("", "CREATE DATABASE IF NOT EXISTS appmsgsrv CHARACTER SET utf8mb4");
+  }
   std::vector<Daemon*> all;
   for (auto& d : messages_) all.push_back(&d);
   for (auto& d : comets_) all.push_back(&d);
@@ -538,6 +703,7 @@ void TestCluster::start() {
   start_daemons(all);
   wait_web_ready(kWebReadyTimeout);
   for (int n = 1; n <= kComets; ++n) wait_comet_stores(n, kStoreReadyTimeout);
+  if (with_app_) wait_app_ready(kAppReadyTimeout);
 }
 
 void TestCluster::kill_daemon(Daemon& d) {
@@ -592,6 +758,33 @@ HttpReply TestCluster::get(const std::string& target) const {
 HttpReply TestCluster::admin_post(const std::string& target, const std::string& body,
                                   const std::string& content_type) const {
   return http_request(web_.admin, "POST", target, body, content_type);
+}
+
+HttpReply TestCluster::app_post(const std::string& path, const std::string& body) const {
+  return http_request(web_.app, "POST", path, body);
+}
+
+HttpReply TestCluster::app_get(const std::string& target) const {
+  return http_request(web_.app, "GET", target);
+}
+
+std::string TestCluster::sql(const std::string& statements) const {
+  return run_sql("appmsgsrv", statements);
+}
+
+std::string TestCluster::run_sql(const std::string& database, const std::string& statements) const {
+  if (!mariadb_) throw std::logic_error("TestCluster: sql() needs app mode (with_app)");
+  // --no-defaults: no option file of the user's (a [client] password) changes the login.
+  std::vector<std::string> argv{"mariadb", "--no-defaults", "--protocol=tcp", "-h", "127.0.0.1"};
+  argv.insert(argv.end(), {"-P", std::to_string(mariadb_->port()), "-u", "root", "-N", "-B"});
+  if (!database.empty()) argv.push_back(database);
+  argv.insert(argv.end(), {"-e", statements});
+  Captured r = run_captured(argv, kSqlTimeout);
+  if (!WIFEXITED(r.status) || WEXITSTATUS(r.status) != 0) {
+    throw std::runtime_error("mariadb -e " + printable(statements) + " failed (wait status " +
+                             std::to_string(r.status) + "): " + r.err);
+  }
+  return r.out;
 }
 
 json TestCluster::stat() const {
@@ -649,6 +842,7 @@ std::string TestCluster::log_tails(size_t bytes_each) const {
   for (auto& d : comets_) add(d.name, d.log);
   for (auto& d : messages_) add(d.name, d.log);
   add("zookeeper", zk_.log_path());
+  if (mariadb_) add("mariadb", mariadb_->log_path());
   return out;
 }
 

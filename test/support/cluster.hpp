@@ -11,6 +11,14 @@
 //    and knows every running message node, and a stored push through each comet succeeds), or
 //    throws with the tail of the daemon's log. Single daemons (and ZooKeeper) can be killed
 //    (SIGKILL), stopped (SIGTERM) and started again on the same ports.
+//  - app mode (with_app): for tests of web's /app REST API the cluster also owns one
+//    MariaDbServer (started after Redis, before the daemons; database appmsgsrv, utf8mb4) and a
+//    db.conf in its dir (web runs with -c web.conf -dbc db.conf). Web binds app.bind on another
+//    free port and gets [redis] / [redis.source] (the cluster's Redis), [token] and [msg];
+//    every comet gets the same [redis.source] (presence and sessions land in that Redis) and,
+//    in ours style, a 9 s presence ttl. start() also waits (up to 60 s: web applies the DB
+//    migrations first) until POST /app/client/device/validateToken answers 200. sql() runs
+//    statements with the mariadb command-line client (no shell; killed after 30 s).
 //  - http_request(): one HTTP/1.1 exchange on a fresh connection ("Connection: close"), never
 //    throwing: a transport failure is status 0 with the reason in `error`.
 //  - Subscriber: a comet client over TCP or WebSocket (sub with version "1", the new JSON
@@ -127,13 +135,17 @@ class TestCluster {
   static constexpr int kComets = 2;
   static constexpr int kMessageNodes = 2;
 
-  explicit TestCluster(ClusterBinaries bins, ConfigStyle style = ConfigStyle::ours);
-  ~TestCluster();  // stops every daemon (SIGTERM, then SIGKILL), then ZooKeeper and Redis
+  // with_app: app mode (see the top of this file).
+  explicit TestCluster(ClusterBinaries bins, ConfigStyle style = ConfigStyle::ours,
+                       bool with_app = false);
+  // Stops every daemon (SIGTERM, then SIGKILL), then MariaDB (app mode), ZooKeeper and Redis.
+  ~TestCluster();
   TestCluster(const TestCluster&) = delete;
   TestCluster& operator=(const TestCluster&) = delete;
 
-  // Starts ZooKeeper, Redis and every daemon, and waits until the cluster serves (see the top
-  // of this file). Throws std::runtime_error with the tail of the failing daemon's log.
+  // Starts ZooKeeper, Redis, MariaDB (app mode) and every daemon, and waits until the cluster
+  // serves (see the top of this file). Throws std::runtime_error with the tail of the failing
+  // daemon's log.
   void start();
 
   // Comets are numbered 1..kComets (ZooKeeper name "node<n>"), message nodes 1..kMessageNodes.
@@ -162,8 +174,11 @@ class TestCluster {
   const std::string& web_http() const { return web_.http; }
   const std::string& web_admin() const { return web_.admin; }
   const std::string& web_stat() const { return web_.stat; }
+  const std::string& web_app() const { return web_.app; }  // "" unless with_app()
   ZooKeeperServer& zookeeper() { return zk_; }
   RedisServer& redis() { return redis_; }
+  MariaDbServer& mariadb();  // app mode only: throws std::logic_error otherwise
+  bool with_app() const { return with_app_; }
   const std::string& dir() const { return dir_.path(); }
 
   // Web calls: GET on the public API, POST on the admin API, GET /stat.
@@ -171,6 +186,14 @@ class TestCluster {
   HttpReply admin_post(const std::string& target, const std::string& body,
                        const std::string& content_type = "application/json") const;
   nlohmann::json stat() const;  // discarded when web does not answer with JSON
+
+  // App mode: POST (JSON body) and GET on web's /app listener.
+  HttpReply app_post(const std::string& path, const std::string& body) const;
+  HttpReply app_get(const std::string& target) const;
+  // App mode: runs `statements` in database appmsgsrv with the mariadb client (batch mode, no
+  // column names) and returns its stdout. Throws std::runtime_error with its stderr when it
+  // exits non-zero, and when it does not finish within 30 s (it is killed).
+  std::string sql(const std::string& statements) const;
 
   // /1/admin/push/private: the mid, or nullopt with the answer (or failure) in *error.
   std::optional<int64_t> push(const std::string& key, const std::string& msg_json, int64_t expire,
@@ -184,7 +207,8 @@ class TestCluster {
   // Polls web's /stat until its ring is exactly `names` (sorted), up to `timeout`.
   bool wait_ring(const std::vector<std::string>& names, std::chrono::milliseconds timeout) const;
 
-  // The last bytes of every daemon's log (and ZooKeeper's): for failure messages.
+  // The last bytes of every daemon's log (and ZooKeeper's, and MariaDB's in app mode): for
+  // failure messages.
   std::string log_tails(size_t bytes_each = 3000) const;
 
  private:
@@ -195,7 +219,7 @@ class TestCluster {
     std::string name;  // "comet1", "message2", "web"
     std::string bin;
     std::string conf, log, pidfile;
-    std::string tcp, ws, rpc, stat, http, admin;  // the listeners it has
+    std::string tcp, ws, rpc, stat, http, admin, app;  // the listeners it has (app: app mode)
     std::string pprof;  // a comet's pprof.bind in original-style configs (read, never bound)
     bool started_once = false;
     uintmax_t log_offset = 0;  // the log's size when it was last spawned
@@ -210,6 +234,7 @@ class TestCluster {
   void write_config(const Daemon& d) const;
   std::string config_text(const Daemon& d) const;
   std::string original_config_text(const Daemon& d) const;
+  void write_db_config() const;  // app mode: db.conf for web's -dbc
   void spawn(Daemon& d);
   // Waits until d's stat listener answers GET /metrics with 200. Throws (with its log tail)
   // when it exits or the deadline passes; on a first start that failed to bind, returns false
@@ -220,6 +245,10 @@ class TestCluster {
   void wait_web_ready(std::chrono::seconds timeout);
   // A push with expire > 0 through comet n answers ret 0 (it stores through a message node).
   void wait_comet_stores(int n, std::chrono::seconds timeout);
+  // App mode: POST /app/client/device/validateToken with {} answers 200.
+  void wait_app_ready(std::chrono::seconds timeout);
+  // The mariadb client on `database` ("" for none); see sql().
+  std::string run_sql(const std::string& database, const std::string& statements) const;
   std::vector<std::string> running_comet_names();
   size_t running_message_nodes();
   void kill_daemon(Daemon& d);
@@ -227,9 +256,12 @@ class TestCluster {
 
   ClusterBinaries bins_;
   ConfigStyle style_;
+  bool with_app_;
   TempDir dir_;
+  std::string db_conf_;  // app mode: <dir>/db.conf
   ZooKeeperServer zk_;
   RedisServer redis_;
+  std::unique_ptr<MariaDbServer> mariadb_;  // app mode only
   Daemon comets_[kComets];
   Daemon messages_[kMessageNodes];
   Daemon web_;

@@ -1,0 +1,747 @@
+// The /app API of web (part 1: login, tokens, sessions, pushes to names, quotas) against a real
+// cluster in app mode (test/support/cluster.hpp): ZooKeeper, Redis, MariaDB, two message
+// nodes, two comets and web, all real processes; clients over real TCP and WebSocket
+// connections. The fixture is the one of spec/app-api.md 8.1 (tenant t1 of customer c1 with
+// unlimited quotas, users u1..u4, org o1/o2, application a1, qun Q of u1, u2, u3), loaded with
+// SQL once; tests that need their own quotas or users add them under other ids.
+//
+// Sessions are real: a session is a Subscriber on "<uid>_<type>-<device>@user", which the comet
+// lists in Redis (common/session_keys.hpp); each test waits until app/getSessions shows its
+// sessions before it pushes. "Nothing arrived" is shown without sleeping: after the push under
+// test, a marker is pushed to the same key through the admin API, and the marker must be the
+// first message there.
+#include <gtest/gtest.h>
+#include <hiredis/hiredis.h>
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <regex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "common/http.hpp"
+#include "common/http_server.hpp"
+#include "support/async.hpp"
+#include "support/cluster.hpp"
+#include "support/servers.hpp"
+#include "web/app/password.hpp"
+
+namespace appmsg {
+namespace {
+
+using namespace std::chrono_literals;
+using nlohmann::json;
+using test::eventually;
+using test::Proto;
+using test::Subscriber;
+using test::TestCluster;
+
+test::ClusterBinaries binaries() {
+  return {APPMSG_COMET_BIN, APPMSG_MESSAGE_BIN, APPMSG_WEB_BIN};
+}
+
+constexpr const char* kQun = "11111111-1111-4111-8111-111111111111";
+constexpr const char* kAppToken = "app-secret-1";
+
+const char* kFixture = R"sql(
+INSERT INTO customer VALUES ('c1','Acme',1,NOW(),NOW());
+INSERT INTO tenant VALUES ('t1','acme','Acme Corp',1,'c1',NOW(),NOW());
+INSERT INTO user (id,name,nickname,avatar,name_py,name_quanpin,status,password,tenant_id,email,mobile,area,created,updated) VALUES
+ ('u1','alice','Alice','','A','alice',1,'pw1','t1','alice@acme.test','13800000001','KM',NOW(),NOW()),
+ ('u2','bob','Bob','','B','bob',1,'pw2','t1','bob@acme.test','13800000002','KM',NOW(),NOW()),
+ ('u3','carol','Carol','','C','carol',1,'pw3','t1','carol@acme.test','13800000003','KM',NOW(),NOW()),
+ ('u4','dave','Dave','','D','dave',1,'pw4','t1','dave@acme.test','13800000004','KM',NOW(),NOW()),
+ ('u0','probe','Probe','','P','probe',1,'pw0','t1','probe@acme.test','','',NOW(),NOW());
+INSERT INTO org (id,name,parent_id,location,tenant_id,sort) VALUES ('o1','HQ','','00','t1',0),('o2','R&D','o1','0000','t1',1);
+INSERT INTO org_user VALUES ('ou1','o1','u1',0),('ou2','o2','u2',0),('ou3','o2','u3',0);
+INSERT INTO quota (id,customer_id,tenant_id,api_name,type,value) VALUES
+ ('q1','c1','*','/app/client/device/login','expire','2099/12/31 23:59:59'),
+ ('q2','c1','*','/app/client/device/login','api_cnt','-1'),
+ ('q3','c1','*','/app/client/device/push','expire','2099/12/31 23:59:59'),
+ ('q4','c1','*','/app/client/device/push','api_cnt','-1'),
+ ('q5','c1','*','','expire','2099/12/31 23:59:59'),
+ ('q6','c1','*','','push_cnt','-1');
+INSERT INTO application (id,name,token,type,status,sort,level,avatar,tenant_id,name_py,name_quanpin,description) VALUES
+ ('a1','Flow','app-secret-1','web',1,1,0,'','t1','F','flow','workflow'),
+ ('sys','Ops','sys-secret','system',1,9,0,'','','O','ops','a system app: no tenant');
+INSERT INTO qun (id,creator_id,name,description,max_member,avatar,tenant_id,created,updated) VALUES
+ ('11111111-1111-4111-8111-111111111111','u1','Team','',100,'','t1',NOW(),NOW());
+INSERT INTO qun_user (id,qun_id,user_id,sort,role,created,updated) VALUES
+ ('qu1','11111111-1111-4111-8111-111111111111','u1',0,0,NOW(),NOW()),
+ ('qu2','11111111-1111-4111-8111-111111111111','u2',0,2,NOW() + INTERVAL 1 SECOND,NOW()),
+ ('qu3','11111111-1111-4111-8111-111111111111','u3',0,2,NOW() + INTERVAL 2 SECOND,NOW());
+)sql";
+
+// TTL of a Redis key, through hiredis (-3 when Redis cannot be asked).
+long long redis_ttl(int port, const std::string& key) {
+  redisContext* c = redisConnect("127.0.0.1", port);
+  if (!c || c->err) {
+    if (c) redisFree(c);
+    return -3;
+  }
+  auto* r = static_cast<redisReply*>(redisCommand(c, "TTL %b", key.data(), key.size()));
+  long long ttl = r && r->type == REDIS_REPLY_INTEGER ? r->integer : -3;
+  if (r) freeReplyObject(r);
+  redisFree(c);
+  return ttl;
+}
+
+json base(const std::string& token, const std::string& device = "dev1",
+          const std::string& type = "iOS", const std::string& uid = "") {
+  return json{{"uid", uid}, {"deviceID", device}, {"deviceType", type}, {"token", token}};
+}
+
+class AppApiTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    try {
+      auto c = std::make_unique<TestCluster>(binaries(), test::ConfigStyle::ours, true);
+      c->start();
+      c->sql(kFixture);
+      // Web reads the quota rows at its next reload ([app] quota.reload 1s here).
+      bool loaded = eventually(
+          [&] {
+            auto r = c->app_post(
+                "/app/client/device/login",
+                json{{"baseRequest", base("")}, {"userName", "probe"}, {"password", "pw0"}}.dump());
+            return r.json().value("token", "") != "";
+          },
+          20s);
+      if (!loaded) throw std::runtime_error("web did not load the fixture's quotas");
+      shared_ = c.release();
+    } catch (const std::exception& e) {
+      setup_error_ = new std::string(e.what());
+    }
+  }
+  static void TearDownTestSuite() {
+    delete shared_;
+    shared_ = nullptr;
+    delete setup_error_;
+    setup_error_ = nullptr;
+  }
+  void SetUp() override {
+    ASSERT_TRUE(shared_) << "the cluster did not start: " << (setup_error_ ? *setup_error_ : "");
+  }
+  void TearDown() override {
+    if (HasFailure() && shared_) std::cerr << "\nDaemon logs:\n" << shared_->log_tails();
+  }
+  TestCluster& cluster() { return *shared_; }
+
+  json post(const std::string& route, const json& body) {
+    auto r = cluster().app_post("/app/client/" + route, body.dump());
+    EXPECT_EQ(r.status, 200) << route << ": " << r.error << " " << r.body;
+    EXPECT_EQ(r.content_type, "application/json") << route;
+    json j = r.json();
+    EXPECT_TRUE(j.is_object()) << route << ": " << r.body;
+    return j;
+  }
+  static int ret(const json& answer) {
+    return answer.is_object() && answer.contains("baseResponse")
+               ? answer["baseResponse"].value("ret", -1)
+               : -1;
+  }
+
+  // device/login; the token.
+  std::string login(const std::string& name, const std::string& password,
+                    const std::string& device = "dev1") {
+    json a = post("device/login",
+                  {{"baseRequest", base("", device)}, {"userName", name}, {"password", password}});
+    EXPECT_EQ(ret(a), 0) << a.dump();
+    return a.value("token", "");
+  }
+
+  // A session of `uid`: a subscriber on <uid>_<type>-<device>@user at its comet, once web
+  // lists the session.
+  std::unique_ptr<Subscriber> session(const std::string& uid, const std::string& type_device,
+                                      Proto proto = Proto::tcp) {
+    std::string sid = uid + "_" + type_device;
+    std::string key = sid + "@user";
+    auto sub = std::make_unique<Subscriber>(proto, cluster().server_for(key, proto), key);
+    EXPECT_TRUE(sub->subscribed()) << key << ": " << sub->error();
+    EXPECT_TRUE(eventually([&] { return session_ids(uid).count(sid) > 0; }, 15s))
+        << "web never listed session " << sid;
+    return sub;
+  }
+
+  std::set<std::string> session_ids(const std::string& uid) {
+    json a = post("app/getSessions", {{"baseRequest", base("sys-secret", "", "", uid)}});
+    std::set<std::string> ids;
+    for (auto& s : a.value("memberList", json::array())) ids.insert(s.value("id", ""));
+    return ids;
+  }
+
+  // The next message's body on `sub`.
+  json next_msg(Subscriber& sub, const std::string& who) {
+    auto m = sub.next(5s);
+    EXPECT_TRUE(m) << who << ": no message: " << sub.error();
+    return m ? (*m)["msg"] : json();
+  }
+
+  // Pushes a marker to `key` (admin API, not stored) and checks it is the next message there:
+  // nothing else came first.
+  void expect_nothing_before_marker(Subscriber& sub, const std::string& key) {
+    json marker{{"marker", key}};
+    ASSERT_TRUE(cluster().push(key, marker.dump(), 0));
+    EXPECT_EQ(next_msg(sub, key), marker) << key << " got a message it should not have";
+  }
+
+  // Offline messages of `key` (/1/msg/get), bodies only.
+  std::vector<json> stored(const std::string& key) {
+    auto r = cluster().get("/1/msg/get?k=" + url_encode(key) + "&m=0");
+    json j = r.json();
+    std::vector<json> out;
+    if (!j.is_object() || !j.contains("data")) return out;
+    for (auto& m : j["data"].value("msgs", json::array())) out.push_back(m["msg"]);
+    return out;
+  }
+
+  // A counter of web's /metrics (exact label text), 0 when absent.
+  uint64_t metric(const std::string& name_and_labels) {
+    auto r = test::http_request(cluster().web_stat(), "GET", "/metrics");
+    auto at = r.body.find("\n" + name_and_labels + " ");
+    if (at == std::string::npos) return 0;
+    return std::stoull(r.body.substr(at + name_and_labels.size() + 2));
+  }
+
+  std::string sql1(const std::string& query) {
+    std::string out = cluster().sql(query);
+    while (!out.empty() && out.back() == '\n') out.pop_back();
+    return out;
+  }
+
+  static TestCluster* shared_;
+  static std::string* setup_error_;
+};
+
+TestCluster* AppApiTest::shared_ = nullptr;
+std::string* AppApiTest::setup_error_ = nullptr;
+
+// ---------------------------------------------------------------------------------------------
+// Login and tokens
+
+TEST_F(AppApiTest, LoginChecksThePasswordAndAnswersTheMemberWithoutIt) {
+  json a =
+      post("device/login", {{"baseRequest", base("")}, {"userName", "alice"}, {"password", "pw1"}});
+  ASSERT_EQ(ret(a), 0) << a.dump();
+  EXPECT_EQ(a["uid"], "u1");
+  std::string token = a["token"];
+  EXPECT_TRUE(std::regex_match(token, std::regex("u1_[0-9a-f]{32}"))) << token;
+  json expected_member = {{"uid", "u1"},
+                          {"userName", "u1@user"},
+                          {"name", "alice"},
+                          {"nickName", "Alice"},
+                          {"headImgUrl", ""},
+                          {"memberCount", 0},
+                          {"memberList", nullptr},
+                          {"pYInitial", "A"},
+                          {"pYQuanPin", "alice"},
+                          {"status", "1"},
+                          {"starFriend", 0},
+                          {"avatar", ""},
+                          {"sort", 0},
+                          {"password", ""},
+                          {"tenantId", "t1"},
+                          {"email", "alice@acme.test"},
+                          {"mobile", "13800000001"},
+                          {"tel", ""},
+                          {"area", "KM"},
+                          {"description", ""},
+                          {"orgName", ""}};
+  EXPECT_EQ(a["member"], expected_member);
+  EXPECT_EQ(a["baseResponse"], (json{{"ret", 0}, {"errMsg", ""}}));
+  // By email too; a wrong password and an unknown user are refused.
+  EXPECT_EQ(
+      ret(post("device/login",
+               {{"baseRequest", base("")}, {"userName", "alice@acme.test"}, {"password", "pw1"}})),
+      0);
+  json wrong = post("device/login",
+                    {{"baseRequest", base("")}, {"userName", "alice"}, {"password", "nope"}});
+  EXPECT_EQ(wrong, (json{{"baseResponse", {{"ret", 65539}, {"errMsg", "auth failed"}}}}));
+  json unknown =
+      post("device/login", {{"baseRequest", base("")}, {"userName", "zed"}, {"password", "x"}});
+  EXPECT_EQ(unknown, (json{{"baseResponse", {{"ret", 65539}, {"errMsg", "Auth failure"}}}}));
+  // The original's plaintext was replaced by a salted PBKDF2 hash at the first login, and the
+  // hash still logs in.
+  std::string stored = sql1("SELECT password FROM user WHERE id='u1'");
+  EXPECT_TRUE(stored.rfind("pbkdf2-sha256$10000$", 0) == 0) << stored;
+  EXPECT_TRUE(web::app::verify_password("pw1", stored));
+  EXPECT_FALSE(login("alice", "pw1").empty());
+  // The token is in Redis as the original keeps it, with the configured TTL.
+  EXPECT_EQ(redis_ttl(cluster().redis().port(), token), 3600);
+  // The login log and the API-call counter (written in batches).
+  EXPECT_EQ(sql1("SELECT COUNT(*) FROM client WHERE user_id='u1' AND device_id='dev1' AND "
+                 "type='iOS'"),
+            "1");
+  EXPECT_TRUE(eventually([&] {
+    return sql1(
+               "SELECT SUM(count) FROM api_call WHERE caller_id='u1' AND type='ios' AND "
+               "api_name='/app/client/device/login' AND sharding=0") == "3";
+  }));
+}
+
+TEST_F(AppApiTest, ValidateAndDeleteTokens) {
+  std::string t = login("bob", "pw2");
+  std::string other = login("carol", "pw3");
+  auto validate = [&](const std::string& token) {
+    return ret(post("device/validateToken", {{"baseRequest", base("")}, {"validToken", token}}));
+  };
+  EXPECT_EQ(validate(t), 0);
+  EXPECT_EQ(validate("u2_00000000000000000000000000000000"), 1001);
+  EXPECT_EQ(ret(post("device/validateToken", {{"baseRequest", base("")}})), 65534);
+  // Only the caller's own tokens can be deleted.
+  EXPECT_EQ(ret(post("device/delToken", {{"baseRequest", base(t)}, {"delToken", other}})), 65533);
+  EXPECT_EQ(validate(other), 0);
+  std::string second = login("bob", "pw2", "dev9");
+  EXPECT_EQ(ret(post("device/delToken", {{"baseRequest", base(t)}, {"delToken", second}})), 0);
+  EXPECT_EQ(validate(second), 1001);
+  EXPECT_EQ(validate(t), 0);
+  EXPECT_EQ(ret(post("device/delToken", {{"baseRequest", base(t)}})), 65534);
+  // app/user/auth: an application checks a user's token against the user it expects.
+  auto auth = [&](const std::string& app_token, const std::string& token, const std::string& uid) {
+    return ret(post("app/user/auth",
+                    {{"baseRequest", base(app_token, "", "")}, {"token", token}, {"uid", uid}}));
+  };
+  EXPECT_EQ(auth(kAppToken, t, "u2"), 0);
+  EXPECT_EQ(auth(kAppToken, t, "u3"), 65533);
+  EXPECT_EQ(auth("wrong", t, "u2"), 65533);
+}
+
+TEST_F(AppApiTest, AppwebLoginAnswersJsonpAndRefusesHostileCallbacks) {
+  auto r = cluster().app_get(
+      "/app/client/appweb/login?callbackparam=cb_1&baseRequest%5Buid%5D=u3&password=pw3");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(r.content_type, "application/javascript");
+  ASSERT_TRUE(r.body.rfind("cb_1(", 0) == 0) << r.body;
+  json j = json::parse(r.body.substr(5, r.body.rfind(')') - 5));
+  EXPECT_EQ(ret(j), 0);
+  EXPECT_EQ(j["uid"], "u3");
+  EXPECT_EQ(j["member"]["password"], "");
+  auto wrong = cluster().app_get(
+      "/app/client/appweb/login?callbackparam=cb&baseRequest%5Buid%5D=u3&password=no");
+  EXPECT_NE(wrong.body.find("\"ret\":65534"), std::string::npos) << wrong.body;
+  auto hostile = cluster().app_get(
+      "/app/client/appweb/login?callbackparam=alert(1)//&baseRequest%5Buid%5D=u3&password=pw3");
+  EXPECT_EQ(hostile.content_type, "application/json");
+  EXPECT_EQ(ret(hostile.json()), 65534) << hostile.body;
+  auto plain = cluster().app_get("/app/client/appweb/login?baseRequest%5Buid%5D=u3&password=pw3");
+  EXPECT_EQ(ret(plain.json()), 0) << plain.body;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pushes
+
+TEST_F(AppApiTest, DevicePushReachesEveryTargetSessionTheOfflineKeyAndTheSendersOtherDevice) {
+  std::string t1 = login("alice", "pw1");
+  auto u2_phone = session("u2", "android-dev2", Proto::tcp);
+  auto u2_web = session("u2", "web-9-r1", Proto::websocket);
+  auto u1_sender = session("u1", "iOS-dev1");
+  auto u1_other = session("u1", "web-1-r2", Proto::websocket);
+  ASSERT_EQ(ret(post("device/setSessionState",
+                     {{"baseRequest", base(login("bob", "pw2", "dev2"), "dev2", "android")},
+                      {"state", "active"},
+                      {"sessionId", "u2_android-dev2"}})),
+            0);
+  json msg{{"fromUserName", "u1@user"},
+           {"toUserName", "u2@user"},
+           {"msgType", 1},
+           {"content", "hi"},
+           {"clientMsgId", 1407734409242}};
+  json a = post("device/push", {{"baseRequest", base(t1)}, {"sessions", {"all"}}, {"msg", msg}});
+  ASSERT_EQ(ret(a), 0) << a.dump();
+  EXPECT_EQ(a["msgID"], "msgid");
+  EXPECT_EQ(a["clientMsgId"], 1407734409242);
+  ASSERT_TRUE(a["mid"].is_number_integer());
+  json expected = msg;
+  expected["deviceID"] = "dev1";
+  expected["fromDisplayName"] = "Alice";
+  expected["activeSessions"] = {"u2_android-dev2"};
+  auto copy = [&](const std::string& key, const std::string& to, json active) {
+    json e = expected;
+    e["toUserKey"] = key;
+    e["toUserName"] = to;
+    e["activeSessions"] = std::move(active);
+    return e;
+  };
+  EXPECT_EQ(next_msg(*u2_phone, "u2 phone"),
+            copy("u2_android-dev2@user", "u2@user", {"u2_android-dev2"}));
+  EXPECT_EQ(next_msg(*u2_web, "u2 web"), copy("u2_web-9-r1@user", "u2@user", {"u2_android-dev2"}));
+  EXPECT_EQ(next_msg(*u1_other, "u1 other device"),
+            copy("u1_web-1-r2@user", "u2@user", json::array()));
+  expect_nothing_before_marker(*u1_sender, "u1_iOS-dev1@user");
+  // One offline copy per user, stored; its mid is the answer's.
+  auto offline = stored("u2@user");
+  ASSERT_FALSE(offline.empty());
+  EXPECT_EQ(offline.back(), copy("u2@user", "u2@user", {"u2_android-dev2"}));
+  auto r = cluster().get("/1/msg/get?k=u2%40user&m=0");
+  EXPECT_EQ(r.json()["data"]["msgs"].back()["mid"], a["mid"]);
+  EXPECT_EQ(stored("u1@user").back(), copy("u1@user", "u2@user", json::array()));
+  // Session copies are delivered live, not stored (one offline copy per user).
+  EXPECT_TRUE(stored("u2_android-dev2@user").empty());
+}
+
+TEST_F(AppApiTest, QunPushReachesEveryMemberWithThePrefixAndRefusesNonMembers) {
+  std::string t1 = login("alice", "pw1");
+  auto u2 = session("u2", "android-qun2");
+  auto u3 = session("u3", "iOS-qun3", Proto::websocket);
+  auto u1_sender = session("u1", "iOS-qdev");
+  std::string q = std::string(kQun) + "@qun";
+  json msg{{"fromUserName", "u1@user"},
+           {"toUserName", q},
+           {"msgType", 1},
+           {"content", "hello all"},
+           {"clientMsgId", 2}};
+  json a = post("device/push", {{"baseRequest", base(t1, "qdev")}, {"msg", msg}});
+  ASSERT_EQ(ret(a), 0) << a.dump();
+  json to_u2 = next_msg(*u2, "u2");
+  EXPECT_EQ(to_u2["content"], "u1@user|alice|Alice&&hello all");
+  EXPECT_EQ(to_u2["fromUserName"], q);
+  EXPECT_EQ(to_u2["fromDisplayName"], "Team");
+  EXPECT_EQ(to_u2["toUserName"], "u2@user");
+  EXPECT_EQ(to_u2["toDisplayName"], "Bob");
+  EXPECT_EQ(to_u2["toUserKey"], "u2_android-qun2@user");
+  EXPECT_EQ(to_u2["deviceID"], "qdev");
+  json to_u3 = next_msg(*u3, "u3");
+  EXPECT_EQ(to_u3["toDisplayName"], "Carol");
+  EXPECT_EQ(to_u3["content"], "u1@user|alice|Alice&&hello all");
+  expect_nothing_before_marker(*u1_sender, "u1_iOS-qdev@user");
+  // The sender's offline copy is its own view: from itself, to the qun, the plain text.
+  json mine = stored("u1@user").back();
+  EXPECT_EQ(mine["fromUserName"], "u1@user");
+  EXPECT_EQ(mine["toUserName"], q);
+  EXPECT_EQ(mine["content"], "hello all");
+  EXPECT_FALSE(mine.contains("toDisplayName"));
+  EXPECT_EQ(stored("u3@user").back()["content"], "u1@user|alice|Alice&&hello all");
+  // u4 is no member: 65538 and nothing is delivered.
+  std::string t4 = login("dave", "pw4");
+  json m4 = msg;
+  m4["fromUserName"] = "u4@user";
+  EXPECT_EQ(post("device/push", {{"baseRequest", base(t4)}, {"msg", m4}}),
+            (json{{"baseResponse", {{"ret", 65538}, {"errMsg", "not a member of the qun"}}}}));
+  expect_nothing_before_marker(*u2, "u2_android-qun2@user");
+  json unknown = msg;
+  unknown["toUserName"] = "00000000-0000-4000-8000-000000000000@qun";
+  EXPECT_EQ(ret(post("device/push", {{"baseRequest", base(t1)}, {"msg", unknown}})), 65535);
+}
+
+TEST_F(AppApiTest, ForgedSenderAndForeignFanOutsAreRefusedAndDeliverNothing) {
+  std::string t1 = login("alice", "pw1");
+  auto u2 = session("u2", "android-forge");
+  json forged{{"fromUserName", "u3@user"}, {"toUserName", "u2@user"}, {"content", "hi"}};
+  EXPECT_EQ(ret(post("device/push", {{"baseRequest", base(t1)}, {"msg", forged}})), 65533);
+  json foreign{{"fromUserName", "u1@user"}, {"toUserName", "t9@tenant"}, {"content", "x"}};
+  EXPECT_EQ(ret(post("device/push", {{"baseRequest", base(t1)}, {"msg", foreign}})), 65533);
+  json bad_token{{"fromUserName", "u1@user"}, {"toUserName", "u2@user"}, {"content", "x"}};
+  EXPECT_EQ(post("device/push", {{"baseRequest", base("u1_ffff")}, {"msg", bad_token}}),
+            (json{{"baseResponse", {{"ret", 65539}, {"errMsg", "Auth failure"}}}}));
+  // A user token with deviceType web is read as an app token by the gate.
+  EXPECT_EQ(ret(post("device/push", {{"baseRequest", base(t1, "w", "web")}, {"msg", bad_token}})),
+            65539);
+  expect_nothing_before_marker(*u2, "u2_android-forge@user");
+  // Within the caller's tenant, @org reaches the org's users.
+  auto u3 = session("u3", "iOS-org");
+  json org{{"fromUserName", "u1@user"}, {"toUserName", "o2@org"}, {"content", "to R&D"}};
+  ASSERT_EQ(ret(post("device/push", {{"baseRequest", base(t1)}, {"msg", org}})), 0);
+  EXPECT_EQ(next_msg(*u3, "u3 via o2")["content"], "to R&D");
+  EXPECT_EQ(next_msg(*u2, "u2 via o2")["toUserName"], "u2@user");
+}
+
+TEST_F(AppApiTest, AppwebPushAnswersJsonp) {
+  std::string t1 = login("alice", "pw1", "webdev");
+  auto u3 = session("u3", "iOS-appweb");
+  auto r = cluster().app_get(
+      "/app/client/appweb/push?callbackparam=cb&baseRequest%5Btoken%5D=" + t1 +
+      "&baseRequest%5BdeviceID%5D=webdev&msg%5BclientMsgId%5D=c9&msg%5BmsgType%5D=1"
+      "&msg%5BfromUserName%5D=u1%40user&msg%5BtoUserName%5D=u3%40user&msg%5Bcontent%5D=yo");
+  ASSERT_EQ(r.content_type, "application/javascript");
+  ASSERT_TRUE(r.body.rfind("cb(", 0) == 0) << r.body;
+  json j = json::parse(r.body.substr(3, r.body.rfind(')') - 3));
+  EXPECT_EQ(ret(j), 0);
+  EXPECT_EQ(j["clientMsgId"], "c9");
+  json m = next_msg(*u3, "u3");
+  EXPECT_EQ(m["content"], "yo");
+  EXPECT_EQ(m["msgType"], 1);
+  auto bad = cluster().app_get("/app/client/appweb/push?callbackparam=cb&baseRequest%5Btoken%5D=x");
+  EXPECT_NE(bad.body.find("\"ret\":65533"), std::string::npos) << bad.body;
+  auto bad_type =
+      cluster().app_get("/app/client/appweb/push?callbackparam=cb&baseRequest%5Btoken%5D=" + t1 +
+                        "&msg%5BmsgType%5D=one");
+  EXPECT_NE(bad_type.body.find("msgType not is int"), std::string::npos) << bad_type.body;
+}
+
+TEST_F(AppApiTest, AppPushToAThousandUsersIsOnePushBatchPerComet) {
+  std::string rows;
+  std::vector<std::string> names;
+  for (int i = 0; i < 1000; ++i) {
+    std::string id = "bulk" + std::to_string(i);
+    rows += std::string(rows.empty() ? "" : ",") + "('" + id + "','" + id + "','Bulk " +
+            std::to_string(i) + "','t1',NOW(),NOW())";
+    names.push_back(id + "@user");
+  }
+  cluster().sql("INSERT INTO user (id,name,nickname,tenant_id,created,updated) VALUES " + rows);
+  auto calls = [&](int n, const char* method) {
+    return metric("appmsg_web_comet_calls_total{node=\"" + TestCluster::comet_name(n) +
+                  "\",method=\"" + method + "\"}");
+  };
+  uint64_t batch1 = calls(1, "push_batch"), batch2 = calls(2, "push_batch");
+  uint64_t single1 = calls(1, "push"), single2 = calls(2, "push");
+  json body{{"baseRequest", base(kAppToken, "", "")},
+            {"content", "Task approved"},
+            {"msgType", 1},
+            {"statusId", "s-9"},
+            {"toUserNames", names},
+            {"objectContent", {{"appId", "forged"}, {"appSendId", "x1"}}}};
+  json a = post("app/user/push", body);
+  ASSERT_EQ(ret(a), 0) << a.dump().substr(0, 500);
+  ASSERT_EQ(a["mlist"].size(), 1000u);
+  for (auto& m : a["mlist"]) EXPECT_GT(m["mid"].get<int64_t>(), 0) << m.dump();
+  EXPECT_EQ(calls(1, "push_batch") - batch1, 1u);
+  EXPECT_EQ(calls(2, "push_batch") - batch2, 1u);
+  EXPECT_EQ(calls(1, "push") - single1, 0u);
+  EXPECT_EQ(calls(2, "push") - single2, 0u);
+  json first = stored("bulk7@user").back();
+  EXPECT_EQ(first["fromUserName"], "a1@app");  // the token's application, not the body's appId
+  EXPECT_EQ(first["fromDisplayName"], "Flow");
+  EXPECT_EQ(first["toDisplayName"], "Bulk 7");
+  EXPECT_EQ(first["statusId"], "s-9");
+  // Above 1000 names: 65532.
+  names.push_back("one-more@user");
+  body["toUserNames"] = names;
+  EXPECT_EQ(post("app/user/push", body),
+            (json{{"baseResponse", {{"ret", 65532}, {"errMsg", ""}}}}));
+  body["baseRequest"] = base("bad-token", "", "");
+  EXPECT_EQ(post("app/user/push", body),
+            (json{{"baseResponse", {{"ret", 65533}, {"errMsg", ""}}}}));
+}
+
+TEST_F(AppApiTest, AppPushSkipsUsersWhoShieldTheApplication) {
+  auto u3 = session("u3", "iOS-shield");
+  auto u4 = session("u4", "iOS-shield");
+  cluster().sql("INSERT INTO shield_msg VALUES ('s1','u4','a1','',1,NOW(),NOW())");
+  json a = post("app/user/push", {{"baseRequest", base(kAppToken, "", "")},
+                                  {"content", "note"},
+                                  {"msgType", 1},
+                                  {"statusId", "s"},
+                                  {"toUserNames", {"u3@user", "u4@user"}},
+                                  {"objectContent", {{"appId", "a1"}}}});
+  ASSERT_EQ(ret(a), 0);
+  std::set<std::string> keys;
+  for (auto& m : a["mlist"]) keys.insert(m["key"]);
+  EXPECT_EQ(keys, (std::set<std::string>{"u3@user", "u3_iOS-shield@user"}));
+  EXPECT_EQ(next_msg(*u3, "u3")["content"], "note");
+  expect_nothing_before_marker(*u4, "u4_iOS-shield@user");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sessions
+
+TEST_F(AppApiTest, SessionStateIsSetByItsOwnerAndSelectsSessions) {
+  std::string t3 = login("carol", "pw3", "s1");
+  auto a = session("u3", "android-s1");
+  auto b = session("u3", "iOS-s2");
+  auto set = [&](const std::string& token, const std::string& type, const std::string& sid,
+                 const std::string& state) {
+    return ret(
+        post("device/setSessionState",
+             {{"baseRequest", base(token, "s1", type)}, {"state", state}, {"sessionId", sid}}));
+  };
+  EXPECT_EQ(set(t3, "android", "u3_android-s1", "active"), 0);
+  EXPECT_EQ(set(t3, "android", "u3_android-s1", "sleeping"), 65534);
+  EXPECT_EQ(set(t3, "android", "u2_android-dev2", "active"), 65531);  // not the caller's
+  EXPECT_EQ(set(t3, "android", "u3_android-gone", "active"), 65531);  // not live
+  EXPECT_EQ(ret(post("app/setSessionState", {{"baseRequest", base(kAppToken, "", "")},
+                                             {"state", "inactive"},
+                                             {"sessionId", "u3_iOS-s2"}})),
+            0);
+  json list = post("app/getSessions", {{"baseRequest", base(kAppToken, "", "", "u3")}});
+  std::map<std::string, json> by_id;
+  for (auto& s : list["memberList"]) by_id[s["id"]] = s;
+  ASSERT_TRUE(by_id.count("u3_android-s1")) << list.dump();
+  EXPECT_EQ(by_id["u3_android-s1"]["sate"], "active");
+  EXPECT_EQ(by_id["u3_android-s1"]["type"], "android");
+  EXPECT_EQ(by_id["u3_android-s1"]["userId"], "u3");
+  EXPECT_EQ(by_id["u3_iOS-s2"]["sate"], "inactive");
+  // sessions ["active"] reaches the active session (and the offline key) only.
+  std::string t1 = login("alice", "pw1");
+  json msg{{"fromUserName", "u1@user"}, {"toUserName", "u3@user"}, {"content", "fg"}};
+  ASSERT_EQ(
+      ret(post("device/push", {{"baseRequest", base(t1)}, {"sessions", {"active"}}, {"msg", msg}})),
+      0);
+  json got = next_msg(*a, "active session");
+  EXPECT_EQ(got["content"], "fg");
+  EXPECT_EQ(got["activeSessions"], json({"u3_android-s1"}));
+  expect_nothing_before_marker(*b, "u3_iOS-s2@user");
+  // A closed session leaves the list.
+  b->close();
+  EXPECT_TRUE(eventually([&] { return session_ids("u3").count("u3_iOS-s2") == 0; }, 15s));
+}
+
+TEST_F(AppApiTest, ApnsTokensAreSavedMovedAndDeleted) {
+  std::string t1 = login("alice", "pw1");
+  std::string t2 = login("bob", "pw2");
+  std::string tok(64, 'a');
+  auto add = [&](const std::string& token) {
+    return post("device/addApnsToken", {{"baseRequest", base(token)}, {"apnsToken", tok}});
+  };
+  EXPECT_EQ(add(t1)["baseResponse"]["errMsg"], "Save apns_token success");
+  EXPECT_EQ(sql1("SELECT user_id FROM apns_token WHERE device_id='" + tok + "'"), "u1");
+  EXPECT_EQ(ret(add(t2)), 0);  // the device now belongs to bob: one row
+  EXPECT_EQ(sql1("SELECT GROUP_CONCAT(user_id) FROM apns_token WHERE device_id='" + tok + "'"),
+            "u2");
+  EXPECT_EQ(ret(post("device/delApnsToken", {{"baseRequest", base(t1)}, {"apnsToken", tok}})), 0);
+  EXPECT_EQ(sql1("SELECT COUNT(*) FROM apns_token WHERE device_id='" + tok + "'"), "1");
+  EXPECT_EQ(ret(post("device/delApnsToken", {{"baseRequest", base(t2)}, {"apnsToken", tok}})), 0);
+  EXPECT_EQ(sql1("SELECT COUNT(*) FROM apns_token WHERE device_id='" + tok + "'"), "0");
+  EXPECT_EQ(ret(post("device/addApnsToken", {{"baseRequest", base("nope")}, {"apnsToken", tok}})),
+            65533);
+  // At login.
+  std::string apns(64, 'b');
+  ASSERT_EQ(ret(post("device/login", {{"baseRequest", base("")},
+                                      {"userName", "carol"},
+                                      {"password", "pw3"},
+                                      {"apnsToken", apns}})),
+            0);
+  EXPECT_EQ(sql1("SELECT user_id FROM apns_token WHERE apns_token='" + apns + "'"), "u3");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Quotas
+
+TEST_F(AppApiTest, ApiCallAndPushQuotasRejectOverQuotaCallsAndFollowReloads) {
+  cluster().sql(R"sql(
+INSERT INTO customer VALUES ('c7','Small',1,NOW(),NOW());
+INSERT INTO tenant VALUES ('t7','small','Small Ltd',1,'c7',NOW(),NOW());
+INSERT INTO user (id,name,nickname,password,tenant_id,created,updated) VALUES
+ ('u7','grace','Grace','pw7','t7',NOW(),NOW()), ('u8','heidi','Heidi','pw8','t7',NOW(),NOW());
+INSERT INTO quota (id,customer_id,tenant_id,api_name,type,value) VALUES
+ ('q71','c7','*','/app/client/device/login','expire','2099/12/31 23:59:59'),
+ ('q72','c7','t7','/app/client/device/login','api_cnt','2'),
+ ('q73','c7','*','/app/client/device/push','expire','2099/12/31 23:59:59'),
+ ('q74','c7','*','/app/client/device/push','api_cnt','-1'),
+ ('q75','c7','*','','expire','2099/12/31 23:59:59'),
+ ('q76','c7','*','','push_cnt','0');
+)sql");
+  // The quota rows are read at the next reload ([app] quota.reload 1s in the test cluster).
+  json login7{{"baseRequest", base("")}, {"userName", "grace"}, {"password", "pw7"}};
+  ASSERT_TRUE(eventually([&] { return ret(post("device/login", login7)) == 0; }, 10s));
+  // The query string does not change the counted API name.
+  auto r = cluster().app_post("/app/client/device/login?x=1", login7.dump());
+  EXPECT_EQ(ret(r.json()), 0) << r.body;
+  EXPECT_EQ(post("device/login", login7),
+            (json{{"baseResponse", {{"ret", 65536}, {"errMsg", "apicall auth failure"}}}}));
+  // The push quota of 0: 65537, the answer's fields, nothing delivered.
+  std::string t8 = [&] {
+    cluster().sql("UPDATE quota SET value='-1' WHERE id='q72'");
+    std::string t;
+    eventually(
+        [&] {
+          json a = post("device/login",
+                        {{"baseRequest", base("")}, {"userName", "heidi"}, {"password", "pw8"}});
+          t = a.value("token", "");
+          return ret(a) == 0;
+        },
+        10s);
+    return t;
+  }();
+  ASSERT_FALSE(t8.empty());
+  auto u7 = session("u7", "iOS-q");
+  json msg{
+      {"fromUserName", "u8@user"}, {"toUserName", "u7@user"}, {"content", "x"}, {"clientMsgId", 5}};
+  json refused = post("device/push", {{"baseRequest", base(t8)}, {"msg", msg}});
+  EXPECT_EQ(refused, (json{{"baseResponse", {{"ret", 65537}, {"errMsg", ""}}},
+                           {"msgID", "msgid"},
+                           {"clientMsgId", 5},
+                           {"mid", 0}}));
+  expect_nothing_before_marker(*u7, "u7_iOS-q@user");
+  // Raised in the database: applied at the reload, counted afterwards.
+  cluster().sql("UPDATE quota SET value='3' WHERE id='q76'");
+  ASSERT_TRUE(eventually(
+      [&] {
+        return ret(post("device/push", {{"baseRequest", base(t8)}, {"msg", msg}})) == 0;
+      },
+      10s));
+  EXPECT_EQ(next_msg(*u7, "u7")["content"], "x");
+  // That push made 3 copies (u7's offline key and session, u8's offline key): the limit is used.
+  EXPECT_EQ(ret(post("device/push", {{"baseRequest", base(t8)}, {"msg", msg}})), 65537);
+  EXPECT_TRUE(eventually([&] {
+    return sql1(
+               "SELECT SUM(count) FROM push_cnt WHERE caller_id='u8' AND push_type='@user' AND "
+               "type='ios' AND sharding=1") == "3";
+  }));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bad input
+
+TEST_F(AppApiTest, BadInputGetsItsCodeAndTheNodeKeepsServing) {
+  auto raw = [&](const std::string& route, const std::string& body) {
+    return cluster().app_post("/app/client/" + route, body);
+  };
+  for (auto* route :
+       {"device/login", "device/push", "device/validateToken", "device/delToken", "app/user/push",
+        "app/user/auth", "device/setSessionState", "app/getSessions", "device/addApnsToken"}) {
+    for (auto* body : {"", "not json", "[]", "{\"baseRequest\":7}",
+                       "{\"baseRequest\":{\"token\":5}}", "{\"baseRequest\":{}}"}) {
+      auto r = raw(route, body);
+      EXPECT_EQ(r.status, 200) << route << " " << body;
+      json j = r.json();
+      int code = ret(j);
+      EXPECT_TRUE(code == 65534 || code == 65533 || code == 65539)
+          << route << " " << body << ": " << r.body;
+    }
+  }
+  EXPECT_EQ(ret(raw("device/login", R"({"baseRequest":{},"userName":5,"password":"x"})").json()),
+            65534);
+  EXPECT_EQ(ret(raw("device/push",
+                    R"({"baseRequest":{"token":"t","deviceType":"iOS","deviceID":"d"},"msg":"x"})")
+                    .json()),
+            65534);
+  auto get = cluster().app_get("/app/client/device/login");
+  EXPECT_EQ(get.status, 405);
+  EXPECT_EQ(get.body, "Method Not Allowed\n");
+  EXPECT_EQ(cluster().app_get("/app/client/nothing").status, 404);
+  // A body over [app] body.max (1 MiB): 413 as soon as its length is known.
+  auto [host, port] = split_host_port(cluster().web_app());
+  test::TestClient big(cluster().web_app());
+  ASSERT_TRUE(big.send("POST /app/client/device/login HTTP/1.1\r\nHost: " + host +
+                       "\r\nContent-Type: application/json\r\nContent-Length: 2000000\r\n\r\n{"));
+  EXPECT_EQ(big.read_line(), "HTTP/1.1 413 Payload Too Large\r\n");
+  (void)port;
+  // Still serving.
+  EXPECT_FALSE(login("alice", "pw1").empty());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Schema
+
+TEST_F(AppApiTest, MigrationsAreRecordedAndConcurrentRunsAreSafe) {
+  EXPECT_EQ(sql1("SELECT GROUP_CONCAT(version ORDER BY version) FROM schema_migrations"), "1,2");
+  cluster().sql("CREATE DATABASE fresh CHARACTER SET utf8mb4");
+  test::TempDir dir;
+  std::string conf = dir.path() + "/web.conf", db = dir.path() + "/db.conf";
+  std::ofstream(conf) << "[base]\npidfile " << dir.path() << "/w.pid\n";
+  std::ofstream(db) << "[base]\napp.dbURL root:@tcp(127.0.0.1:" << cluster().mariadb().port()
+                    << ")/fresh?parseTime=true\n";
+  test::ChildProcess a, b;
+  a.spawn({APPMSG_WEB_BIN, "-c", conf, "-dbc", db, "--migrate"}, dir.path() + "/a.log");
+  b.spawn({APPMSG_WEB_BIN, "-c", conf, "-dbc", db, "--migrate"}, dir.path() + "/b.log");
+  int sa = a.wait_exit(60s), sb = b.wait_exit(60s);
+  EXPECT_TRUE(WIFEXITED(sa) && WEXITSTATUS(sa) == 0) << test::tail_file(dir.path() + "/a.log");
+  EXPECT_TRUE(WIFEXITED(sb) && WEXITSTATUS(sb) == 0) << test::tail_file(dir.path() + "/b.log");
+  EXPECT_EQ(sql1("SELECT GROUP_CONCAT(version ORDER BY version) FROM fresh.schema_migrations"),
+            "1,2");
+  EXPECT_EQ(sql1("SELECT COUNT(*) FROM information_schema.statistics WHERE table_schema='fresh' "
+                 "AND table_name='qun_user' AND index_name='qun_user_pair' AND non_unique=0 AND "
+                 "seq_in_index=1"),
+            "1");
+}
+
+}  // namespace
+}  // namespace appmsg
