@@ -743,5 +743,46 @@ TEST_F(AppApiTest, MigrationsAreRecordedAndConcurrentRunsAreSafe) {
             "1");
 }
 
+// ---------------------------------------------------------------------------------------------
+// The original's files
+
+// An original web.conf + db.conf pair (only the original's keys) starts the /app API as it is:
+// a login and a push to a user's session work. The user has no tenant, so no quota applies
+// (the original's quota reload is 5 minutes away).
+TEST(AppApiOriginalConfig, OriginalWebConfAndDbConfServeTheAppApi) {
+  TestCluster c(binaries(), test::ConfigStyle::original, true);
+  try {
+    c.start();
+  } catch (const std::exception& e) {
+    FAIL() << e.what() << "\n" << c.log_tails();
+  }
+  c.sql(
+      "INSERT INTO user (id,name,nickname,password,tenant_id,created,updated) VALUES "
+      "('o1','olive','Olive','pw','',NOW(),NOW()), ('o2','otto','Otto','pw','',NOW(),NOW())");
+  auto login =
+      c.app_post("/app/client/device/login",
+                 json{{"baseRequest", base("")}, {"userName", "olive"}, {"password", "pw"}}.dump());
+  ASSERT_EQ(login.json()["baseResponse"]["ret"], 0) << login.body << c.log_tails();
+  std::string key = "o2_android-1@user";
+  Subscriber otto(Proto::tcp, c.server_for(key, Proto::tcp), key);
+  ASSERT_TRUE(otto.subscribed()) << otto.error();
+  json push{{"baseRequest", base(login.json()["token"])},
+            {"msg", {{"fromUserName", "o1@user"}, {"toUserName", "o2@user"}, {"content", "hey"}}}};
+  // The session is listed once the comet's presence flush has written it.
+  std::optional<json> got;
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto r = c.app_post("/app/client/device/push", push.dump());
+        if (r.json()["baseResponse"]["ret"] != 0) return false;
+        auto m = otto.next(300ms);
+        if (m) got = (*m)["msg"];
+        return got.has_value();
+      },
+      20s))
+      << c.log_tails();
+  EXPECT_EQ((*got)["content"], "hey");
+  EXPECT_EQ((*got)["toUserKey"], key);
+}
+
 }  // namespace
 }  // namespace appmsg

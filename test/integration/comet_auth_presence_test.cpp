@@ -17,6 +17,7 @@
 // (and runs our RPC client), and the comet's own client contexts.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -34,6 +35,8 @@
 #include "support/async.hpp"
 #include "support/comet_harness.hpp"
 #include "support/servers.hpp"
+#include "web/app/session_store.hpp"
+#include "web/app/tokens.hpp"
 
 namespace appmsg::comet {
 namespace {
@@ -566,6 +569,106 @@ TEST_F(CometAuthPresenceTest, graceful_stop_removes_presence_of_connected_client
     client->read_until_close(5s);
     EXPECT_TRUE(client->closed());
   }
+}
+
+// The web node's side of the same Redis (src/web/app): the tokens it issues and the sessions it
+// reads, on a started ring of the same two shards.
+class WebSideRedis {
+ public:
+  explicit WebSideRedis(test::IoThread& io, std::vector<RedisShards::Shard> shards) : io_(io) {
+    ring_ = io_.call([&] {
+      auto r = std::make_unique<RedisShards>(io_.executor(), std::move(shards), 255);
+      r->start();
+      return r;
+    });
+    tokens_ = std::make_unique<web::app::Tokens>(*ring_, std::chrono::seconds(3600));
+    sessions_ = std::make_unique<web::app::SessionStore>(*ring_, std::chrono::seconds(3));
+  }
+  ~WebSideRedis() {
+    io_.call([&] {
+      ring_->stop();
+      ring_.reset();
+    });
+  }
+  std::string login(const std::string& uid) { return io_.run(tokens_->create(uid)); }
+  void logout(const std::string& token) { io_.run(tokens_->remove(token)); }
+  std::vector<web::app::Session> sessions(const std::string& uid) {
+    auto all = io_.run(sessions_->of_users({uid}));
+    return all.count(uid) ? all[uid] : std::vector<web::app::Session>{};
+  }
+  bool set_state(const std::string& uid, const std::string& sid, const std::string& state) {
+    return io_.run(sessions_->set_state(uid, sid, state));
+  }
+
+ private:
+  test::IoThread& io_;
+  std::unique_ptr<RedisShards> ring_;
+  std::unique_ptr<web::app::Tokens> tokens_;
+  std::unique_ptr<web::app::SessionStore> sessions_;
+};
+
+class CometWebSharingTest : public CometAuthPresenceTest {
+ protected:
+  // A user id of this test: user ids never hold '_' (spec/app-api.md 0).
+  std::string uid(const std::string& prefix) const {
+    std::string id = prefix + id_;
+    std::replace(id.begin(), id.end(), '_', 'x');
+    return id;
+  }
+  std::unique_ptr<WebSideRedis> web_side() {
+    std::vector<RedisShards::Shard> shards;
+    for (size_t i = 0; i < kShards; ++i) {
+      RedisOptions o;
+      o.address = redis_[i]->address();
+      shards.push_back({kShardNames[i], 1, o});
+    }
+    return std::make_unique<WebSideRedis>(io_, std::move(shards));
+  }
+};
+
+TEST_F(CometWebSharingTest, auth_on_accepts_the_tokens_web_issues_for_their_users_keys_only) {
+  CometConfig c = config();
+  c.auth = true;
+  start_comet(c);
+  auto web = web_side();
+  // Several users, so that the tokens spread over both shards.
+  for (int i = 0; i < 6; ++i) {
+    std::string uid = this->uid("w" + std::to_string(i));
+    std::string token = web->login(uid);
+    SCOPED_TRACE(token);
+    auto good = subscribe(uid + "_iOS-1@user", token);
+    ASSERT_TRUE(answers_heartbeat(*good));
+    EXPECT_EQ(refused("x" + uid + "_iOS-1@user", token), kAuthFailed);  // another user's key
+    web->logout(token);
+    EXPECT_EQ(refused(uid + "_iOS-2@user", token), kAuthFailed);  // logged out
+  }
+}
+
+TEST_F(CometWebSharingTest, sessions_are_listed_per_user_with_their_state_until_they_leave) {
+  start_comet(config(3s));
+  auto web = web_side();
+  const std::string uid = this->uid("s");
+  auto phone = subscribe(uid + "_iOS-a@user");
+  auto browser = subscribe(uid + "_web-9-x@user");
+  auto offline = subscribe(uid + "@user");  // the offline key is no session
+  ASSERT_TRUE(eventually([&] { return web->sessions(uid).size() == 2; }, 10s));
+  auto list = web->sessions(uid);
+  EXPECT_EQ(list[0].id, uid + "_iOS-a");
+  EXPECT_EQ(list[0].type, "iOS");
+  EXPECT_EQ(list[0].state, "init");
+  EXPECT_EQ(list[1].id, uid + "_web-9-x");
+  EXPECT_EQ(list[1].type, "web");
+  EXPECT_TRUE(web->set_state(uid, uid + "_iOS-a", "active"));
+  EXPECT_FALSE(web->set_state(uid, uid + "_iOS-gone", "active"));
+  // Longer than the TTL: refreshed, state kept.
+  std::this_thread::sleep_for(4s);
+  list = web->sessions(uid);
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(list[0].state, "active");
+  phone.reset();  // leaves
+  ASSERT_TRUE(eventually([&] { return web->sessions(uid).size() == 1; }, 5s));
+  EXPECT_EQ(web->sessions(uid)[0].id, uid + "_web-9-x");
+  EXPECT_FALSE(web->set_state(uid, uid + "_iOS-a", "active"));
 }
 
 }  // namespace

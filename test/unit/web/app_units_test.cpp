@@ -1,0 +1,137 @@
+// Unit tests of the /app API's pure parts: password hashes, session keys, the session selector
+// and names, and the configuration read from an original web.conf + db.conf pair.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "common/config.hpp"
+#include "common/session_keys.hpp"
+#include "web/app/app_config.hpp"
+#include "web/app/password.hpp"
+#include "web/app/push_pipeline.hpp"
+#include "web/app/tokens.hpp"
+
+namespace appmsg::web::app {
+namespace {
+
+using nlohmann::json;
+
+TEST(Password, HashesAreSaltedAndVerify) {
+  auto a = hash_password("s3cret", 10000), b = hash_password("s3cret", 10000);
+  EXPECT_NE(a, b);  // a salt per hash
+  EXPECT_EQ(a.rfind("pbkdf2-sha256$10000$", 0), 0u) << a;
+  EXPECT_EQ(a.find("s3cret"), std::string::npos);
+  EXPECT_TRUE(verify_password("s3cret", a));
+  EXPECT_FALSE(verify_password("s3cret!", a));
+  EXPECT_FALSE(verify_password("", a));
+  EXPECT_FALSE(needs_rehash(a, 10000));
+  EXPECT_TRUE(needs_rehash(a, 20000));
+}
+
+TEST(Password, OriginalPlaintextVerifiesAndAsksForAHash) {
+  EXPECT_TRUE(verify_password("pw1", "pw1"));
+  EXPECT_FALSE(verify_password("pw", "pw1"));
+  EXPECT_FALSE(verify_password("", ""));  // an empty stored password matches nothing
+  EXPECT_TRUE(needs_rehash("pw1", 10000));
+  // Malformed hashes never verify.
+  for (auto* bad : {"pbkdf2-sha256$", "pbkdf2-sha256$x$00$00", "pbkdf2-sha256$10$zz$00",
+                    "pbkdf2-sha256$10$00$"}) {
+    EXPECT_FALSE(verify_password("", bad)) << bad;
+    EXPECT_FALSE(verify_password("x", bad)) << bad;
+  }
+}
+
+TEST(SessionKeys, ParsesSessionKeysOnly) {
+  auto s = sessions::parse_session_key("42_iOS-b3afa1@user");
+  ASSERT_TRUE(s);
+  EXPECT_EQ(s->uid, "42");
+  EXPECT_EQ(s->session_id, "42_iOS-b3afa1");
+  EXPECT_EQ(s->type, "iOS");
+  auto web = sessions::parse_session_key("7_chrome-120-rnd@user");
+  ASSERT_TRUE(web);
+  EXPECT_EQ(web->type, "chrome");
+  EXPECT_EQ(sessions::parse_session_key("42_iOS@user")->type, "iOS");  // no '-': no crash
+  for (auto* no :
+       {"42@user", "_x@user", "42_@user", "42_iOS-1@app", "42_iOS-1", "a@b_c@user", "@user", ""}) {
+    EXPECT_FALSE(sessions::parse_session_key(no)) << no;
+  }
+}
+
+TEST(Tokens, UidIsTheTextBeforeTheFirstUnderscore) {
+  EXPECT_EQ(uid_of_token("42_abc_def"), "42");
+  EXPECT_EQ(uid_of_token("abc"), "");
+  EXPECT_EQ(uid_of_token("_abc"), "");
+}
+
+TEST(SessionSelector, ParsesTheForms) {
+  auto all = SessionSelector::parse(json::object());
+  ASSERT_TRUE(all);
+  EXPECT_EQ(all->kind, SessionSelector::Kind::all);
+  EXPECT_EQ(SessionSelector::parse(json{{"sessions", {"all"}}})->kind, SessionSelector::Kind::all);
+  EXPECT_EQ(SessionSelector::parse(json{{"sessions", {"active"}}})->kind,
+            SessionSelector::Kind::active);
+  EXPECT_EQ(SessionSelector::parse(json{{"sessions", {"inactive"}}})->kind,
+            SessionSelector::Kind::inactive);
+  auto ids = SessionSelector::parse(json{{"sessions", {"a", "b"}}});
+  ASSERT_TRUE(ids);
+  EXPECT_EQ(ids->kind, SessionSelector::Kind::ids);
+  EXPECT_EQ(ids->ids, (std::set<std::string>{"a", "b"}));
+  EXPECT_FALSE(SessionSelector::parse(json{{"sessions", "all"}}));
+  EXPECT_FALSE(SessionSelector::parse(json{{"sessions", {1}}}));
+  auto listed = SessionSelector::from_list("x,,y");
+  EXPECT_EQ(listed.ids, (std::set<std::string>{"x", "y"}));
+  EXPECT_EQ(SessionSelector::from_list("").kind, SessionSelector::Kind::all);
+}
+
+TEST(Names, SplitAtTheLastAt) {
+  EXPECT_EQ(split_name("42@user"), (std::pair<std::string, std::string>{"42", "user"}));
+  EXPECT_EQ(split_name("a@b@qun"), (std::pair<std::string, std::string>{"a@b", "qun"}));
+  EXPECT_EQ(split_name("plain"), (std::pair<std::string, std::string>{"plain", ""}));
+}
+
+// The shipped web.conf and db.conf of the original (their /app keys).
+constexpr const char* kOriginalWeb =
+    "[base]\nhttp.bind 192.168.1.122:8090\nadmin.bind 192.168.1.122:8091\n"
+    "app.bind 192.168.1.122:8093\n[redis]\ntimeout 28800s\nidle 100\nactive 300\nstore 20\n"
+    "ketama.base 255\n[redis.source]\nnode1:1 192.168.1.122:6379\n[token]\nexpire 3600\n"
+    "[msg]\nexpire 604800\n[apns]\ntype develop\n[weedfs]\naddress 115.29.107.77:5083\n";
+constexpr const char* kOriginalDb =
+    "[base]\napp.dbURL root:123456@tcp(10.180.120.63:3308)/appmsgsrv?parseTime=true\n"
+    "app.dbMaxIdleConns 10\napp.dbMaxOpenConns 100\n";
+
+TEST(AppConfig, ReadsTheOriginalFiles) {
+  auto c = AppConfig::load(Config::parse(kOriginalWeb), Config::parse(kOriginalDb));
+  ASSERT_TRUE(c.enabled());
+  EXPECT_EQ(c.bind, std::vector<std::string>{"192.168.1.122:8093"});
+  EXPECT_EQ(c.token_expire.count(), 3600);
+  EXPECT_EQ(c.msg_expire, 604800);
+  ASSERT_EQ(c.redis_sources.size(), 1u);
+  EXPECT_EQ(c.redis_sources[0].address, "192.168.1.122:6379");
+  EXPECT_EQ(c.db.host, "10.180.120.63");
+  EXPECT_EQ(c.db.port, 3308);
+  EXPECT_EQ(c.db.database, "appmsgsrv");
+  EXPECT_EQ(c.db.connections, 16);  // dbMaxOpenConns 100, capped
+  EXPECT_EQ(c.weedfs, "115.29.107.77:5083");
+  EXPECT_EQ(c.apns_type, "develop");
+}
+
+TEST(AppConfig, DefaultsAndRefusals) {
+  auto off = AppConfig::load(Config::parse(""), Config::parse(""));
+  EXPECT_FALSE(off.enabled());
+  EXPECT_EQ(off.token_expire.count(), 3600);  // not the original's 0
+  // app.bind without a database or without Redis cannot start.
+  EXPECT_THROW(AppConfig::load(Config::parse("[base]\napp.bind :8093\n[redis.source]\nn:1 a:1\n"),
+                               Config::parse("")),
+               ConfigError);
+  EXPECT_THROW(
+      AppConfig::load(Config::parse("[base]\napp.bind :8093\n"), Config::parse(kOriginalDb)),
+      ConfigError);
+  EXPECT_THROW(AppConfig::load(Config::parse("[token]\nexpire 0\n"), Config::parse("")),
+               ConfigError);
+  EXPECT_THROW(
+      AppConfig::load(Config::parse(kOriginalWeb), Config::parse("[base]\napp.dbURL nonsense(\n")),
+      ConfigError);
+}
+
+}  // namespace
+}  // namespace appmsg::web::app
