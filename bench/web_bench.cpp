@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "bench_util.hpp"
+#include "http_util.hpp"
 #include "tcp_subscriber.hpp"
 
 namespace asio = boost::asio;
@@ -33,68 +34,17 @@ struct Options {
   int keys = 1000, conns = 32, rate = 0, seconds = 10, expire = 600, body = 32;
 };
 
-tcp::endpoint endpoint(const std::string& hostport) {
-  auto colon = hostport.rfind(':');
-  return {asio::ip::make_address(hostport.substr(0, colon)),
-          static_cast<uint16_t>(std::stoi(hostport.substr(colon + 1)))};
-}
-
-// One HTTP/1.1 exchange on a kept-alive socket; returns the body. Throws on any failure.
-asio::awaitable<std::string> exchange(tcp::socket& s, std::string& buf, std::string request) {
-  co_await asio::async_write(s, asio::buffer(request), asio::use_awaitable);
-  size_t head_end;
-  while ((head_end = buf.find("\r\n\r\n")) == std::string::npos) {
-    char tmp[4096];
-    size_t n = co_await s.async_read_some(asio::buffer(tmp), asio::use_awaitable);
-    buf.append(tmp, n);
-  }
-  auto cl = buf.find("Content-Length: ");
-  if (cl == std::string::npos || cl > head_end) cl = buf.find("content-length: ");
-  if (cl == std::string::npos || cl > head_end) throw std::runtime_error("no content-length");
-  size_t len = std::stoul(buf.substr(cl + 16));
-  while (buf.size() < head_end + 4 + len) {
-    char tmp[4096];
-    size_t n = co_await s.async_read_some(asio::buffer(tmp), asio::use_awaitable);
-    buf.append(tmp, n);
-  }
-  std::string body = buf.substr(head_end + 4, len);
-  buf.erase(0, head_end + 4 + len);
-  co_return body;
-}
-
-std::string server_for(asio::io_context& io, const Options& o, const std::string& key) {
-  tcp::socket s(io);
-  s.connect(endpoint(o.pub));
-  std::string req =
-      "GET /1/server/get?k=" + key + "&p=2 HTTP/1.1\r\nHost: b\r\nConnection: close\r\n\r\n";
-  asio::write(s, asio::buffer(req));
-  std::string resp;
-  boost::system::error_code ec;
-  asio::read(s, asio::dynamic_buffer(resp), ec);
-  json j = json::parse(resp.substr(resp.find("\r\n\r\n") + 4));
-  if (j.value("ret", -1) != 0) throw std::runtime_error("/1/server/get " + key + ": " + j.dump());
-  return j["data"]["server"].get<std::string>();
-}
-
 struct Totals {
   uint64_t acked = 0, errors = 0;
   std::map<std::string, uint64_t> codes;  // answers by "ret" (0, 1004, 1005, 65535, ...)
   std::vector<int64_t> ack_ns;
 };
 
-// The "ret" of a JSON answer, as written ("?" when there is none).
-std::string ret_of(const std::string& answer) {
-  auto at = answer.find("\"ret\":");
-  if (at == std::string::npos) return "?";
-  auto begin = at + 6, end = answer.find_first_not_of("-0123456789", begin);
-  return answer.substr(begin, end - begin);
-}
-
 asio::awaitable<void> pusher(int id, const Options& o, const std::vector<std::string>& keys,
                              int64_t start, int64_t end, Totals& t) {
   auto ex = co_await asio::this_coro::executor;
   tcp::socket s(ex);
-  co_await s.async_connect(endpoint(o.admin), asio::use_awaitable);
+  co_await s.async_connect(bench::endpoint(o.admin), asio::use_awaitable);
   s.set_option(tcp::no_delay(true));
   std::string buf, pad(std::max(o.body, 0), 'x');
   asio::steady_timer timer(ex);
@@ -119,7 +69,7 @@ asio::awaitable<void> pusher(int id, const Options& o, const std::vector<std::st
         (o.secret.empty() ? "" : "X-Appmsg-Secret: " + o.secret + "\r\n") + "\r\n" + body;
     std::string answer;
     try {
-      auto op = exchange(s, buf, std::move(req));  // g++ 12: no temporaries inside co_await
+      auto op = bench::exchange(s, buf, std::move(req));  // g++ 12: no temporaries inside co_await
       answer = co_await std::move(op);
     } catch (const std::exception& e) {
       ++t.errors;
@@ -127,7 +77,7 @@ asio::awaitable<void> pusher(int id, const Options& o, const std::vector<std::st
       co_return;
     }
     t.ack_ns.push_back(now_ns() - sent);
-    std::string ret = ret_of(answer);
+    std::string ret = bench::ret_of(answer);
     ++t.codes[ret];
     if (ret == "0") {
       ++t.acked;
@@ -165,7 +115,7 @@ int main(int argc, char** argv) try {
   for (int i = 0; i < o.keys; ++i) {
     keys.push_back("wb-" + std::to_string(i) + "@user");
     auto c = std::make_shared<bench::TcpClient>(io, st, keys.back());
-    c->start(endpoint(server_for(io, o, keys.back())), "127.0.0.1");
+    c->start(bench::endpoint(bench::server_for(io, o.pub, keys.back())), "127.0.0.1");
     clients.push_back(std::move(c));
   }
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);

@@ -453,6 +453,48 @@ TEST_F(AppApiTest, ForgedSenderAndForeignFanOutsAreRefusedAndDeliverNothing) {
   EXPECT_EQ(next_msg(*u2, "u2 via o2")["toUserName"], "u2@user");
 }
 
+TEST_F(AppApiTest, FileMessagesNeedTheUploadAndAreTracked) {
+  std::string t1 = login("alice", "pw1");
+  auto u3 = session("u3", "iOS-file");
+  json msg{{"fromUserName", "u1@user"},
+           {"toUserName", "u3@user"},
+           {"msgType", 2},
+           {"content", "a.pdf"},
+           {"objectContent", {{"name", "a.pdf"}}}};
+  EXPECT_EQ(ret(post("device/push", {{"baseRequest", base(t1)}, {"msg", msg}})), 65534);
+  expect_nothing_before_marker(*u3, "u3_iOS-file@user");
+  msg["objectContent"]["responseUpload"] = {{"fid", "3,0163"},
+                                            {"fileName", "a.pdf"},
+                                            {"fileUrl", "115.29.107.77:5083/3,0163"},
+                                            {"size", 1024}};
+  ASSERT_EQ(ret(post("device/push", {{"baseRequest", base(t1)}, {"msg", msg}})), 0);
+  EXPECT_EQ(next_msg(*u3, "u3")["objectContent"]["responseUpload"]["fid"], "3,0163");
+  EXPECT_EQ(sql1("SELECT CONCAT(file_name, ' ', file_url, ' ', size) FROM file_link WHERE "
+                 "sender_id='u1' AND file_id='3,0163'"),
+            "a.pdf 115.29.107.77:5083/3,0163 1024");
+  // Sent again: the same row, refreshed.
+  ASSERT_EQ(ret(post("device/push", {{"baseRequest", base(t1)}, {"msg", msg}})), 0);
+  EXPECT_EQ(sql1("SELECT COUNT(*) FROM file_link WHERE sender_id='u1' AND file_id='3,0163'"), "1");
+}
+
+TEST_F(AppApiTest, AnExpiredLoginQuotaRefusesLogins) {
+  cluster().sql(R"sql(
+INSERT INTO customer VALUES ('c6','Old',1,NOW(),NOW());
+INSERT INTO tenant VALUES ('t6','old','Old Ltd',1,'c6',NOW(),NOW());
+INSERT INTO user (id,name,nickname,password,tenant_id,created,updated) VALUES ('u6','frank','Frank','pw6','t6',NOW(),NOW());
+INSERT INTO quota (id,customer_id,tenant_id,api_name,type,value) VALUES
+ ('q61','c6','*','/app/client/device/login','expire','2099/12/31 23:59:59'),
+ ('q62','c6','*','/app/client/device/login','api_cnt','-1');
+)sql");
+  json login6{{"baseRequest", base("")}, {"userName", "frank"}, {"password", "pw6"}};
+  // Once the reload has read the rows, frank logs in; once it has read the past end date, not.
+  ASSERT_TRUE(eventually([&] { return ret(post("device/login", login6)) == 0; }, 10s));
+  cluster().sql("UPDATE quota SET value='2000/01/01 00:00:00' WHERE id='q61'");
+  EXPECT_TRUE(eventually([&] { return ret(post("device/login", login6)) == 65536; }, 10s));
+  EXPECT_EQ(post("device/login", login6),
+            (json{{"baseResponse", {{"ret", 65536}, {"errMsg", "apicall auth failure"}}}}));
+}
+
 TEST_F(AppApiTest, AppwebPushAnswersJsonp) {
   std::string t1 = login("alice", "pw1", "webdev");
   auto u3 = session("u3", "iOS-appweb");
