@@ -39,14 +39,7 @@ CometConfig CometConfig::load(const Config& c) {
   o.redis_ketama_base = static_cast<int>(c.get_int("redis", "ketama.base", o.redis_ketama_base));
   if (o.redis_ketama_base <= 0) c.fail("redis", "ketama.base", "must be positive");
   o.redis_timeout = c.get_millis("redis", "command.timeout", o.redis_timeout);
-  for (auto& [name_weight, address] : c.entries("redis.source")) {
-    try {
-      auto [name, weight] = parse_weighted_name(name_weight);
-      o.redis_sources.push_back({name, weight, address});
-    } catch (const std::invalid_argument& e) {
-      c.fail("redis.source", name_weight, e.what());
-    }
-  }
+  o.redis_sources = read_shard_sources(c, "redis.source");
   o.presence_ttl = std::chrono::duration_cast<std::chrono::seconds>(
       c.get_duration("presence", "ttl", o.presence_ttl));
   if (o.presence_ttl.count() < 3) c.fail("presence", "ttl", "must be at least 3s");

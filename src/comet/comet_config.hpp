@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/config.hpp"
+#include "common/ketama.hpp"
 
 namespace appmsg::comet {
 
@@ -36,12 +37,7 @@ struct CometConfig {
   // and again of live messages held for the client meanwhile (beyond: closed as slow).
   size_t max_resume_bytes = 4 << 20;
   // [redis]: tokens (auth yes) and presence; no sources = no presence, and auth refuses all
-  struct RedisSource {
-    std::string name;
-    int weight = 1;
-    std::string address;
-  };
-  std::vector<RedisSource> redis_sources;
+  std::vector<ShardSource> redis_sources;
   int redis_ketama_base = 255;
   std::chrono::milliseconds redis_timeout{500};  // one command
   std::chrono::seconds presence_ttl{90};         // refreshed every ttl/3

@@ -38,15 +38,9 @@ CometService::CometService(asio::io_context& control, CometConfig config, size_t
   ctx->stats = &stats_;
   ctx->sessions = &sessions_;
   if (!config_.redis_sources.empty()) {
-    std::vector<RedisShards::Shard> shards;
-    for (auto& src : config_.redis_sources) {
-      RedisOptions ro;
-      ro.address = src.address;
-      ro.command_timeout = config_.redis_timeout;
-      shards.push_back({src.name, src.weight, ro});
-    }
-    redis_ = std::make_unique<RedisShards>(control_.get_executor(), std::move(shards),
-                                           config_.redis_ketama_base);
+    redis_ = std::make_unique<RedisShards>(
+        control_.get_executor(), redis_shards_of(config_.redis_sources, config_.redis_timeout),
+        config_.redis_ketama_base);
     presence_ = std::make_unique<Presence>(control_.get_executor(), *redis_, table_,
                                            config_.comet_node, config_.presence_ttl,
                                            stats_.presence_errors, stats_.presence_dropped);

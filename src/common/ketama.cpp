@@ -104,6 +104,19 @@ const std::string& StorageRing::node_for(std::string_view key) const {
   return names_[ring_lookup(points_, sha1_point(key)).node];
 }
 
+std::vector<ShardSource> read_shard_sources(const Config& c, std::string_view section) {
+  std::vector<ShardSource> out;
+  for (auto& [name_weight, address] : c.entries(section)) {
+    try {
+      auto [name, weight] = parse_weighted_name(name_weight);
+      out.push_back({name, weight, address});
+    } catch (const std::invalid_argument& e) {
+      c.fail(section, name_weight, e.what());
+    }
+  }
+  return out;
+}
+
 std::pair<std::string, int> parse_weighted_name(std::string_view key) {
   const auto bad = [key](std::string_view why) {
     return std::invalid_argument("bad node key \"" + std::string(key) + "\": " + std::string(why) +

@@ -19,6 +19,8 @@
 #include <utility>
 #include <vector>
 
+#include "common/config.hpp"
+
 namespace appmsg {
 
 class CometRing {
@@ -75,5 +77,16 @@ class StorageRing {
 // ("node1", 2). A name without ':' has weight 1. Throws std::invalid_argument for an empty name,
 // more than one ':', or a weight that is not a non-negative decimal integer.
 std::pair<std::string, int> parse_weighted_name(std::string_view key);
+
+// One entry of a `[redis.source]` / `[mysql.source]` section: "<name>:<weight> <address>".
+struct ShardSource {
+  std::string name;  // ring identity
+  int weight = 1;
+  std::string address;  // host:port (Redis) or a DSN (MySQL)
+};
+
+// Every entry of `section`, in file order; a malformed name:weight fails (ConfigError) with its
+// file and line.
+std::vector<ShardSource> read_shard_sources(const Config& c, std::string_view section);
 
 }  // namespace appmsg

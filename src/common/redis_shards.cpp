@@ -55,4 +55,16 @@ RedisClient& RedisShards::at(size_t i) {
   return *state_->clients.at(i);
 }
 
+std::vector<RedisShards::Shard> redis_shards_of(const std::vector<ShardSource>& sources,
+                                                std::chrono::milliseconds command_timeout) {
+  std::vector<RedisShards::Shard> out;
+  for (auto& s : sources) {
+    RedisOptions o;
+    o.address = s.address;
+    o.command_timeout = command_timeout;
+    out.push_back({s.name, s.weight, o});
+  }
+  return out;
+}
+
 }  // namespace appmsg

@@ -3,11 +3,13 @@
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
+#include <chrono>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "common/ketama.hpp"
 #include "common/redis_client.hpp"
 
 namespace appmsg {
@@ -35,5 +37,9 @@ class RedisShards {
   struct State;
   std::unique_ptr<State> state_;
 };
+
+// The shards of configured sources, each with `command_timeout`.
+std::vector<RedisShards::Shard> redis_shards_of(const std::vector<ShardSource>& sources,
+                                                std::chrono::milliseconds command_timeout);
 
 }  // namespace appmsg

@@ -7,22 +7,6 @@
 
 namespace appmsg::message {
 
-namespace {
-std::vector<Source> sources(const Config& c, std::string_view section) {
-  std::vector<Source> out;
-  for (auto& [name_weight, address] : c.entries(section)) {
-    try {
-      auto [name, weight] = parse_weighted_name(name_weight);
-      out.push_back({name, weight, address});
-    } catch (const std::invalid_argument& e) {
-      c.fail(section, name_weight, e.what());
-    }
-  }
-  return out;
-}
-
-}  // namespace
-
 MessageConfig MessageConfig::load(const Config& c) {
   MessageConfig o;
   o.rpc_bind = c.get_list("base", "rpc.bind", o.rpc_bind);
@@ -42,12 +26,12 @@ MessageConfig MessageConfig::load(const Config& c) {
   o.redis_timeout = c.get_millis("redis", "command.timeout", o.redis_timeout);
   o.sweep_interval = c.get_millis("redis", "sweep.interval", o.sweep_interval);
   o.sweep_keys = c.get_positive("redis", "sweep.keys", o.sweep_keys);
-  o.redis_sources = sources(c, "redis.source");
+  o.redis_sources = read_shard_sources(c, "redis.source");
 
   o.mysql_clean = c.get_millis("mysql", "clean", o.mysql_clean);
   o.mysql_ketama_base = c.get_positive("mysql", "ketama.base", o.mysql_ketama_base);
   o.mysql_connections = c.get_positive("mysql", "connections", o.mysql_connections);
-  o.mysql_sources = sources(c, "mysql.source");
+  o.mysql_sources = read_shard_sources(c, "mysql.source");
 
   if (o.type == "redis" && o.redis_sources.empty()) {
     c.fail("redis.source", "", "storage type redis needs at least one [redis.source] line");

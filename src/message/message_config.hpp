@@ -7,14 +7,11 @@
 #include <vector>
 
 #include "common/config.hpp"
+#include "common/ketama.hpp"
 
 namespace appmsg::message {
 
-struct Source {
-  std::string name;  // ring identity
-  int weight = 1;
-  std::string address;  // host:port (redis) or DSN (mysql)
-};
+using Source = ShardSource;  // host:port (redis) or DSN (mysql)
 
 struct MessageConfig {
   // [base]

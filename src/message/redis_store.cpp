@@ -23,14 +23,7 @@ using Command = std::vector<std::string>;
 namespace {
 
 std::vector<RedisShards::Shard> shard_list(const MessageConfig& cfg) {
-  std::vector<RedisShards::Shard> out;
-  for (auto& s : cfg.redis_sources) {
-    RedisOptions o;
-    o.address = s.address;
-    o.command_timeout = cfg.redis_timeout;
-    out.push_back({s.name, s.weight, o});
-  }
-  return out;
+  return redis_shards_of(cfg.redis_sources, cfg.redis_timeout);
 }
 
 int64_t now_unix() {

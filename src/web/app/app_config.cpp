@@ -4,8 +4,6 @@
 #include <algorithm>
 #include <stdexcept>
 
-#include "common/ketama.hpp"
-
 namespace appmsg::web::app {
 
 namespace {
@@ -28,14 +26,7 @@ AppConfig AppConfig::load(const Config& web, const Config& db) {
   o.redis_ketama_base = static_cast<int>(web.get_int("redis", "ketama.base", o.redis_ketama_base));
   if (o.redis_ketama_base <= 0) web.fail("redis", "ketama.base", "must be positive");
   o.redis_timeout = web.get_millis("redis", "command.timeout", o.redis_timeout);
-  for (auto& [name_weight, address] : web.entries("redis.source")) {
-    try {
-      auto [name, weight] = parse_weighted_name(name_weight);
-      o.redis_sources.push_back({name, weight, address});
-    } catch (const std::invalid_argument& e) {
-      web.fail("redis.source", name_weight, e.what());
-    }
-  }
+  o.redis_sources = read_shard_sources(web, "redis.source");
   o.apns_type = web.get_string("apns", "type", o.apns_type);
   o.weedfs = web.get_string("weedfs", "address", o.weedfs);
 

@@ -10,21 +10,17 @@
 #include <vector>
 
 #include "common/config.hpp"
+#include "common/ketama.hpp"
 #include "common/mysql_pool.hpp"
 
 namespace appmsg::web::app {
 
 struct AppConfig {
   // web.conf
-  std::vector<std::string> bind;            // [base] app.bind; empty = no /app listener
-  std::chrono::seconds token_expire{3600};  // [token] expire: user tokens, sliding
-  int64_t msg_expire = 604800;              // [msg] expire: offline copies of /app pushes
-  struct RedisSource {
-    std::string name;
-    int weight = 1;
-    std::string address;
-  };
-  std::vector<RedisSource> redis_sources;        // [redis.source]: tokens and sessions
+  std::vector<std::string> bind;                 // [base] app.bind; empty = no /app listener
+  std::chrono::seconds token_expire{3600};       // [token] expire: user tokens, sliding
+  int64_t msg_expire = 604800;                   // [msg] expire: offline copies of /app pushes
+  std::vector<ShardSource> redis_sources;        // [redis.source]: tokens and sessions
   int redis_ketama_base = 255;                   // [redis] ketama.base
   std::chrono::milliseconds redis_timeout{500};  // [redis] command.timeout (ours)
   std::string apns_type = "develop";             // [apns] type

@@ -23,14 +23,8 @@ AppService::AppService(asio::any_io_executor ex, AppConfig config, WebContext& w
   ctx_.web = &web;
   ctx_.ex = ex;
   db_ = std::make_unique<mysql::Pool>(ex, c.db);
-  std::vector<RedisShards::Shard> shards;
-  for (auto& src : c.redis_sources) {
-    RedisOptions ro;
-    ro.address = src.address;
-    ro.command_timeout = c.redis_timeout;
-    shards.push_back({src.name, src.weight, ro});
-  }
-  redis_ = std::make_unique<RedisShards>(ex, std::move(shards), c.redis_ketama_base);
+  redis_ = std::make_unique<RedisShards>(ex, redis_shards_of(c.redis_sources, c.redis_timeout),
+                                         c.redis_ketama_base);
   directory_ = std::make_unique<Directory>(*db_, c.user_cache, c.app_token_cache);
   tokens_ = std::make_unique<Tokens>(*redis_, c.token_expire);
   sessions_ = std::make_unique<SessionStore>(*redis_, c.session_ttl);
