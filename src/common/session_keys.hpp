@@ -51,8 +51,14 @@ inline std::optional<SessionKey> parse_session_key(std::string_view key) {
                     std::string(rest.substr(0, rest.find('-')))};
 }
 
-// KEYS[1] index, KEYS[2] info; ARGV: session id, node, now, ttl seconds.
+// KEYS[1] index, KEYS[2] info; ARGV: session id, node, now, ttl seconds. First drops the
+// user's stale sessions (a comet that died, a leave that was lost), so the keys stay bounded and
+// a session that comes back after a gap starts again in state init.
 inline constexpr const char* kJoinScript =
+    "local stale = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. (tonumber(ARGV[3]) - "
+    "tonumber(ARGV[4]))) "
+    "for _, sid in ipairs(stale) do redis.call('ZREM', KEYS[1], sid) "
+    "redis.call('HDEL', KEYS[2], 'n:' .. sid, 'c:' .. sid, 's:' .. sid) end "
     "redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1]) "
     "redis.call('HSET', KEYS[2], 'n:' .. ARGV[1], ARGV[2]) "
     "redis.call('HSETNX', KEYS[2], 'c:' .. ARGV[1], ARGV[3]) "

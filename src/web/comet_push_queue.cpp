@@ -83,6 +83,7 @@ asio::awaitable<std::vector<PushResult>> CometPushQueue::push(
 
 asio::awaitable<std::vector<PushResult>> CometPushQueue::push_items(std::vector<PushItem> items,
                                                                     Clock::time_point deadline) {
+  if (items.empty()) co_return std::vector<PushResult>{};
   if (items.size() == 1) {
     auto op = push({items[0].key}, items[0].msg, items[0].expire, deadline);
     co_return co_await std::move(op);

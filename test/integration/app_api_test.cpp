@@ -424,7 +424,7 @@ TEST_F(AppApiTest, QunPushReachesEveryMemberWithThePrefixAndRefusesNonMembers) {
   json m4 = msg;
   m4["fromUserName"] = "u4@user";
   EXPECT_EQ(post("device/push", {{"baseRequest", base(t4)}, {"msg", m4}}),
-            (json{{"baseResponse", {{"ret", 65538}, {"errMsg", "not a member of the qun"}}}}));
+            (json{{"baseResponse", {{"ret", 65538}, {"errMsg", ""}}}}));
   expect_nothing_before_marker(*u2, "u2_android-qun2@user");
   json unknown = msg;
   unknown["toUserName"] = "00000000-0000-4000-8000-000000000000@qun";
@@ -444,13 +444,32 @@ TEST_F(AppApiTest, ForgedSenderAndForeignFanOutsAreRefusedAndDeliverNothing) {
   // A user token with deviceType web is read as an app token by the gate.
   EXPECT_EQ(ret(post("device/push", {{"baseRequest", base(t1, "w", "web")}, {"msg", bad_token}})),
             65539);
+  // A login name in a push body is no credential: the token decides.
+  EXPECT_EQ(ret(post("device/push",
+                     {{"baseRequest", base("junk")}, {"userName", "alice"}, {"msg", bad_token}})),
+            65539);
+  // An org the caller is no member of (o2 is bob's and carol's).
+  json not_mine{{"fromUserName", "u1@user"}, {"toUserName", "o2@org"}, {"content", "x"}};
+  EXPECT_EQ(ret(post("device/push", {{"baseRequest", base(t1)}, {"msg", not_mine}})), 65533);
+  // Over the 65,535 bytes of every daemon.
+  json big{
+      {"fromUserName", "u1@user"}, {"toUserName", "u2@user"}, {"content", std::string(70000, 'x')}};
+  json too_big = post("device/push", {{"baseRequest", base(t1)}, {"msg", big}});
+  EXPECT_EQ(too_big["baseResponse"],
+            (json{{"ret", 65534}, {"errMsg", "the message is over 65535 bytes"}}));
   expect_nothing_before_marker(*u2, "u2_android-forge@user");
-  // Within the caller's tenant, @org reaches the org's users.
+  // An org member reaches the org's users once each, and its own other sessions.
+  std::string t2 = login("bob", "pw2", "forge2");
   auto u3 = session("u3", "iOS-org");
-  json org{{"fromUserName", "u1@user"}, {"toUserName", "o2@org"}, {"content", "to R&D"}};
-  ASSERT_EQ(ret(post("device/push", {{"baseRequest", base(t1)}, {"msg", org}})), 0);
+  auto u2_other = session("u2", "web-org");
+  json org{{"fromUserName", "u2@user"}, {"toUserName", "o2@org"}, {"content", "to R&D"}};
+  ASSERT_EQ(
+      ret(post("device/push", {{"baseRequest", base(t2, "forge2", "android")}, {"msg", org}})), 0);
   EXPECT_EQ(next_msg(*u3, "u3 via o2")["content"], "to R&D");
-  EXPECT_EQ(next_msg(*u2, "u2 via o2")["toUserName"], "u2@user");
+  EXPECT_EQ(next_msg(*u2, "u2 via o2")["toUserName"], "o2@org");  // the sender's other device
+  EXPECT_EQ(next_msg(*u2_other, "u2 web via o2")["content"], "to R&D");
+  expect_nothing_before_marker(*u2, "u2_android-forge@user");  // once, not twice
+  expect_nothing_before_marker(*u2_other, "u2_web-org@user");
 }
 
 TEST_F(AppApiTest, FileMessagesNeedTheUploadAndAreTracked) {

@@ -35,7 +35,9 @@ struct AppContext {
   Tokens* tokens = nullptr;
   SessionStore* sessions = nullptr;
   Quotas* quotas = nullptr;
-  boost::asio::thread_pool* hashing = nullptr;  // password hashes, off the event loop
+  boost::asio::thread_pool* hashing = nullptr;   // password hashes, off the event loop
+  size_t hashing_jobs = 0;                       // waiting or running there
+  static constexpr size_t kMaxHashingJobs = 32;  // beyond: logins answer 65535 at once
   AppStats stats;
 };
 

@@ -77,17 +77,11 @@ asio::awaitable<Answer> app_user_push(AppContext& ctx, const HttpRequest& req) {
             {"fromUserName", app->id + "@app"},
             {"fromDisplayName", app->name}};
   if (*msg_type == 2) {
-    const json* up = object_field(*oc, "responseUpload");
-    if (!up || !string_field(*up, "fid") || !string_field(*up, "fileName") ||
-        !string_field(*up, "fileUrl") || !number_field(*up, "size")) {
+    auto upload = file_upload_of(*oc);
+    if (!upload) {
       co_return Answer::error(kParamErr, "objectContent.responseUpload is required");
     }
-    auto op = ctx.db->execute(
-        "INSERT INTO file_link (id, sender_id, file_id, file_name, file_url, size, created, "
-        "updated) VALUES (UUID(), ?, ?, ?, ?, ?, NOW(), NOW()) ON DUPLICATE KEY UPDATE "
-        "updated = NOW()",
-        {app->id, (*up)["fid"].get<std::string>(), (*up)["fileName"].get<std::string>(),
-         (*up)["fileUrl"].get<std::string>(), static_cast<int64_t>((*up)["size"].get<double>())});
+    auto op = save_file_link(ctx, std::move(*upload), app->id);
     co_await std::move(op);
   }
   std::vector<Copy> copies;
@@ -101,6 +95,7 @@ asio::awaitable<Answer> app_user_push(AppContext& ctx, const HttpRequest& req) {
     m["toUserKey"] = id + "@app";
     copies.push_back(Copy{id + "@app", std::make_shared<const std::string>(text_of(m)), expire});
   }
+  const size_t app_copies = copies.size();  // their results are not reported (spec 3.2 #8)
   auto n = names_of_users(ctx, users, *sel);
   std::vector<Name> names = co_await std::move(n);
   for (auto& g : groups) {
@@ -120,14 +115,20 @@ asio::awaitable<Answer> app_user_push(AppContext& ctx, const HttpRequest& req) {
     copies.push_back(Copy{name.key(), std::make_shared<const std::string>(text_of(m)),
                           name.offline() ? expire : 0});
   }
+  if (copies.size() > kMaxCopies) co_return Answer::error(kTooLong, "too many recipients");
   std::vector<std::string> keys;
-  for (auto& c : copies) keys.push_back(c.key);
+  for (auto& c : copies) {
+    if (c.msg->size() > limits::kMaxBodyBytes) {
+      co_return Answer::error(kParamErr, "the message is over 65535 bytes");
+    }
+    keys.push_back(c.key);
+  }
   auto d = deliver(ctx, std::move(copies), deadline_of(ctx, req));
   auto results = co_await std::move(d);
   Answer out;
   json mlist = json::array();
-  for (size_t i = 0; i < results.size(); ++i) {
-    if (results[i].ret && out.ret == kOk) out.ret = results[i].ret;
+  for (size_t i = app_copies; i < results.size(); ++i) {
+    if (int ret = app_ret(results[i]); ret && out.ret == kOk) out.ret = ret;
     mlist.push_back(json{{"mid", results[i].mid}, {"key", keys[i]}});
   }
   ++ctx.stats.fanouts;

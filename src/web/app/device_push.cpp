@@ -56,11 +56,11 @@ asio::awaitable<Answer> push_from_user(AppContext& ctx, const HttpRequest& req, 
   } else if (suffix == "qun") {
     auto q = ctx.directory->qun(to_id);
     auto qun = co_await std::move(q);
-    if (!qun) co_return Answer::error(kInternalErr, "qun not found");
+    if (!qun) co_return Answer::error(kInternalErr);  // spec 8.5: no errMsg
     auto m = ctx.directory->qun_members(to_id);
     auto members = co_await std::move(m);
     if (std::find(members->begin(), members->end(), me.id) == members->end()) {
-      co_return Answer::error(kDeleteUser, "not a member of the qun");
+      co_return Answer::error(kDeleteUser);
     }
     p.msg["content"] =
         from + "|" + me.name + "|" + me.nickname + "&&" + p.msg["content"].get<std::string>();
@@ -73,11 +73,11 @@ asio::awaitable<Answer> push_from_user(AppContext& ctx, const HttpRequest& req, 
     push_type = "@app";
   } else if (suffix == "tenant") {
     if (to_id != me.tenant_id) co_return Answer::error(kAuthErr, "not the caller's tenant");
-  } else if (suffix == "org") {
-    auto t = ctx.directory->org_tenant(to_id);
-    auto tenant = co_await std::move(t);
-    if (!tenant || me.tenant_id.empty() || *tenant != me.tenant_id) {
-      co_return Answer::error(kAuthErr, "not an org of the caller's tenant");
+  } else if (suffix == "org") {  // members of the org only
+    auto m = ctx.directory->org_members(to_id);
+    auto members = co_await std::move(m);
+    if (std::find(members.begin(), members.end(), me.id) == members.end()) {
+      co_return Answer::error(kAuthErr, "not a member of the org");
     }
   } else {
     co_return Answer::error(kParamErr, "toUserName has an unknown suffix");
@@ -85,7 +85,7 @@ asio::awaitable<Answer> push_from_user(AppContext& ctx, const HttpRequest& req, 
   auto op =
       push_sessions(ctx, p.msg, to, p.sessions, p.expire, caller, push_type, deadline_of(ctx, req));
   auto out = co_await std::move(op);
-  if (out.ret == kParamErr) co_return Answer::error(kParamErr, "objectContent.responseUpload");
+  if (!out.err_msg.empty()) co_return Answer::error(out.ret, out.err_msg);  // nothing pushed
   co_return push_answer(out.ret, p.msg, out.mid);
 }
 

@@ -136,7 +136,8 @@ asio::awaitable<std::map<std::string, UserPtr>> Directory::users(std::vector<std
 }
 
 asio::awaitable<AppPtr> Directory::app_by_token(std::string token) {
-  if (token.empty()) co_return nullptr;
+  // application.token is varchar(45): a longer one is no token, and is not cached.
+  if (token.empty() || token.size() > 64) co_return nullptr;
   if (auto* hit = apps_by_token_.find(token)) co_return *hit;
   auto op = db_.execute(std::string("SELECT ") + kAppColumns + " FROM application WHERE token = ?",
                         {token});

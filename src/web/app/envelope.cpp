@@ -115,10 +115,11 @@ asio::awaitable<TenantPtr> tenant_of(AppContext& ctx, const std::string& tenant_
 }
 
 asio::awaitable<std::optional<Answer>> api_call_gate(AppContext& ctx, const HttpRequest& req,
-                                                     const AppRequest& in, Caller* caller) {
+                                                     const AppRequest& in, Caller* caller,
+                                                     bool login) {
   caller->kind = in.base.kind();
   const bool device = in.base.is_device();
-  if (device && in.body.contains("userName")) {
+  if (device && login) {
     const std::string* login = string_field(in.body, "userName");
     if (!login) co_return Answer::error(kParamErr, "userName must be a string");
     auto op = ctx.directory->user_by_login(*login);

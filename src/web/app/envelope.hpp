@@ -91,8 +91,11 @@ boost::asio::awaitable<TenantPtr> tenant_of(AppContext& ctx, const std::string& 
 // by deviceType) and checks the API-call quota. An answer to send instead of running the
 // handler, or nullopt with *caller filled in; then count_api_call counts the call (login counts
 // only a call whose password matched).
+// `login`: device/login, whose device callers are found by their login name (userName); every
+// other route's device callers by their token.
 boost::asio::awaitable<std::optional<Answer>> api_call_gate(AppContext& ctx, const HttpRequest& req,
-                                                            const AppRequest& in, Caller* caller);
+                                                            const AppRequest& in, Caller* caller,
+                                                            bool login = false);
 void count_api_call(AppContext& ctx, const HttpRequest& req, const Caller& caller);
 
 // Registers an /app route. JSON answers go out as application/json (no charset); the

@@ -16,15 +16,28 @@ namespace asio = boost::asio;
 
 namespace {
 
+// Counts a job on the hashing thread while it waits or runs.
+struct HashingJob {
+  explicit HashingJob(AppContext& c) : ctx(c) { ++ctx.hashing_jobs; }
+  ~HashingJob() { --ctx.hashing_jobs; }
+  AppContext& ctx;
+};
+
 // Checks the password off the event loop, and replaces an original plaintext (or a weaker
-// hash) by a hash of the current strength once it matched.
-asio::awaitable<bool> check_password(AppContext& ctx, const User& user, std::string password) {
+// hash) by a hash of the current strength once it matched. nullopt: too many checks wait (a
+// login flood), answered 65535 at once instead of queueing without bound.
+asio::awaitable<std::optional<bool>> check_password(AppContext& ctx, const User& user,
+                                                    std::string password) {
+  if (ctx.hashing_jobs >= AppContext::kMaxHashingJobs) co_return std::nullopt;
+  HashingJob job(ctx);
   const int iterations = ctx.config.password_iterations;
   auto check = off_loop(*ctx.hashing, [password, stored = user.password] {
     return verify_password(password, stored);
   });
   if (!co_await std::move(check)) co_return false;
-  if (needs_rehash(user.password, iterations)) {
+  // The upgrade can wait for a quieter moment: the plaintext still verifies next time.
+  if (needs_rehash(user.password, iterations) &&
+      ctx.hashing_jobs <= AppContext::kMaxHashingJobs / 2) {
     auto h = off_loop(*ctx.hashing,
                       [password, iterations] { return hash_password(password, iterations); });
     auto stored = co_await std::move(h);
@@ -66,7 +79,7 @@ asio::awaitable<Answer> device_login(AppContext& ctx, const HttpRequest& req) {
     }
   }
   Caller caller;
-  auto gate = api_call_gate(ctx, req, *in, &caller);
+  auto gate = api_call_gate(ctx, req, *in, &caller, true);
   if (auto refused = co_await std::move(gate)) co_return *refused;
   UserPtr user = caller.user;
   if (!user) {  // an app token passed the gate: the login name is still to be found
@@ -75,7 +88,9 @@ asio::awaitable<Answer> device_login(AppContext& ctx, const HttpRequest& req) {
   }
   if (!user) co_return Answer::error(kLoginErr, "auth failed");
   auto check = check_password(ctx, *user, *password);
-  if (!co_await std::move(check)) co_return Answer::error(kLoginErr, "auth failed");
+  auto matched = co_await std::move(check);
+  if (!matched) co_return Answer::error(kInternalErr, "busy: too many logins at once");
+  if (!*matched) co_return Answer::error(kLoginErr, "auth failed");
   count_api_call(ctx, req, caller);
   if (apns && !apns->empty()) {
     try {
@@ -152,7 +167,9 @@ asio::awaitable<Answer> appweb_login(AppContext& ctx, const HttpRequest& req) {
   auto user = co_await std::move(op);
   if (!user) co_return Answer::error(kParamErr, "auth failed");
   auto check = check_password(ctx, *user, std::string(*password));
-  if (!co_await std::move(check)) co_return Answer::error(kParamErr, "auth failed");
+  auto matched = co_await std::move(check);
+  if (!matched) co_return Answer::error(kInternalErr, "busy: too many logins at once");
+  if (!*matched) co_return Answer::error(kParamErr, "auth failed");
   auto t = issue_token(ctx, *user);
   co_return co_await std::move(t);
 }

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <map>
 
+#include "common/limits.hpp"
 #include "common/spawn.hpp"
 #include "web/api_codes.hpp"
 #include "web/comet_nodes.hpp"
@@ -93,7 +94,7 @@ asio::awaitable<std::vector<Name>> names_of_users(AppContext& ctx, std::vector<s
       for (auto& session : it->second) {
         bool take = sel.kind == SessionSelector::Kind::all ||
                     (sel.kind == SessionSelector::Kind::active && session.state == "active") ||
-                    (sel.kind == SessionSelector::Kind::inactive && session.state != "active") ||
+                    (sel.kind == SessionSelector::Kind::inactive && session.state == "inactive") ||
                     (sel.kind == SessionSelector::Kind::ids && sel.ids.count(session.id));
         if (take) selected.push_back(&session);
       }
@@ -169,12 +170,15 @@ asio::awaitable<std::vector<PushResult>> deliver(AppContext& ctx, std::vector<Co
           [](std::shared_ptr<CometNode> node, std::vector<PushItem> items,
              std::vector<size_t> index, Deadline deadline, std::shared_ptr<Countdown> countdown,
              std::shared_ptr<std::vector<PushResult>> results) -> asio::awaitable<void> {
+            struct Done {  // whatever happens, the request stops waiting for this job
+              std::shared_ptr<Countdown> c;
+              ~Done() { c->one_done(); }
+            } done{countdown};
             auto op = node->push_items(std::move(items), deadline);
             auto rs = co_await std::move(op);
             for (size_t j = 0; j < rs.size() && j < index.size(); ++j) {
               (*results)[index[j]] = std::move(rs[j]);
             }
-            countdown->one_done();
           }(call.node, std::move(call.items), std::move(call.index), deadline, countdown, results),
           "/app push to comet " + call.node->name());
     }
@@ -184,34 +188,46 @@ asio::awaitable<std::vector<PushResult>> deliver(AppContext& ctx, std::vector<Co
   co_return std::move(*results);
 }
 
+int app_ret(const PushResult& r) {
+  if (r.ret == kNotStored) return kOk;
+  if (r.ret == kOutcomeUnknown) return kInternalErr;
+  return r.ret;
+}
+
+std::optional<FileUpload> file_upload_of(const json& object_content) {
+  const json* up = object_field(object_content, "responseUpload");
+  if (!up) return std::nullopt;
+  const std::string *fid = string_field(*up, "fid"), *name = string_field(*up, "fileName"),
+                    *url = string_field(*up, "fileUrl");
+  auto size = number_field(*up, "size");
+  if (!fid || !name || !url || !size || *size < 0 || *size > 2147483647.0 ||
+      *size != static_cast<double>(static_cast<int64_t>(*size))) {
+    return std::nullopt;
+  }
+  return FileUpload{*fid, *name, *url, static_cast<int64_t>(*size)};
+}
+
+asio::awaitable<void> save_file_link(AppContext& ctx, FileUpload f, std::string sender) {
+  try {
+    auto op = ctx.db->execute(
+        "INSERT INTO file_link (id, sender_id, file_id, file_name, file_url, size, created, "
+        "updated) VALUES (UUID(), ?, ?, ?, ?, ?, NOW(), NOW()) ON DUPLICATE KEY UPDATE "
+        "file_name = VALUES(file_name), file_url = VALUES(file_url), size = VALUES(size), "
+        "updated = NOW()",
+        {sender, f.fid, f.name, f.url, f.size});
+    co_await std::move(op);
+  } catch (const std::exception& e) {
+    ++ctx.stats.internal_errors;
+    spdlog::warn("file_link of {} from {} not saved: {}", f.fid, sender, e.what());
+  }
+}
+
 Deadline deadline_of(const AppContext& ctx, const HttpRequest& req) {
   auto from = req.received == Deadline{} ? std::chrono::steady_clock::now() : req.received;
   return from + ctx.config.request_timeout;
 }
 
-namespace {
-
-// msgType 2: objectContent.responseUpload {fid, fileName, fileUrl, size} must be there; the
-// file is tracked in file_link (one row per sender and file, `updated` refreshed).
-asio::awaitable<bool> track_file(AppContext& ctx, const json& msg, const std::string& sender) {
-  const json* oc = object_field(msg, "objectContent");
-  const json* up = oc ? object_field(*oc, "responseUpload") : nullptr;
-  if (!up) co_return false;
-  const std::string *fid = string_field(*up, "fid"), *name = string_field(*up, "fileName"),
-                    *url = string_field(*up, "fileUrl");
-  auto size = number_field(*up, "size");
-  if (!fid || !name || !url || !size) co_return false;
-  auto op = ctx.db->execute(
-      "INSERT INTO file_link (id, sender_id, file_id, file_name, file_url, size, created, "
-      "updated) VALUES (UUID(), ?, ?, ?, ?, ?, NOW(), NOW()) ON DUPLICATE KEY UPDATE "
-      "file_name = VALUES(file_name), file_url = VALUES(file_url), size = VALUES(size), "
-      "updated = NOW()",
-      {sender, *fid, *name, *url, static_cast<int64_t>(*size)});
-  co_await std::move(op);
-  co_return true;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 asio::awaitable<PushOutcome> push_sessions(AppContext& ctx, json msg, std::string to,
                                            SessionSelector sel, int64_t expire,
@@ -223,11 +239,15 @@ asio::awaitable<PushOutcome> push_sessions(AppContext& ctx, json msg, std::strin
     co_return out;
   }
   if (auto t = msg.find("msgType"); t != msg.end() && t->is_number() && t->get<double>() == 2) {
-    auto op = track_file(ctx, msg, caller.id());
-    if (!co_await std::move(op)) {
+    const json* oc = object_field(msg, "objectContent");
+    auto upload = oc ? file_upload_of(*oc) : std::nullopt;
+    if (!upload) {
       out.ret = kParamErr;
+      out.err_msg = "objectContent.responseUpload {fid, fileName, fileUrl, size} is required";
       co_return out;
     }
+    auto op = save_file_link(ctx, std::move(*upload), caller.id());
+    co_await std::move(op);
   }
   std::vector<Copy> copies;
   std::string target_offline;  // the key whose mid answers the push
@@ -264,7 +284,9 @@ asio::awaitable<PushOutcome> push_sessions(AppContext& ctx, json msg, std::strin
       s["content"] = original;
       sender_text = open_text(s);
     }
+    std::set<std::string> keys_seen;  // a name reached twice (the sender in its own org) once
     for (auto& name : names) {
+      if (!keys_seen.insert(name.key()).second) continue;
       const bool mine = caller.user && name.user_id == caller.id();
       if (mine && (qun_push || !from_qun) && !device.empty() &&
           ends_with(name.session_id, device) && !name.offline()) {
@@ -293,9 +315,21 @@ asio::awaitable<PushOutcome> push_sessions(AppContext& ctx, json msg, std::strin
                             name.offline() ? expire : 0});
     }
   }
+  if (copies.size() > kMaxCopies) {
+    out.ret = kTooLong;
+    out.err_msg = "too many recipients";
+    co_return out;
+  }
   std::vector<std::string> keys;
   keys.reserve(copies.size());
-  for (auto& c : copies) keys.push_back(c.key);
+  for (auto& c : copies) {
+    if (c.msg->size() > limits::kMaxBodyBytes) {  // the limit of every daemon
+      out.ret = kParamErr;
+      out.err_msg = "the message is over 65535 bytes";
+      co_return out;
+    }
+    keys.push_back(c.key);
+  }
   auto d = deliver(ctx, std::move(copies), deadline);
   auto results = co_await std::move(d);
   ++ctx.stats.fanouts;
@@ -303,8 +337,9 @@ asio::awaitable<PushOutcome> push_sessions(AppContext& ctx, json msg, std::strin
   std::optional<int64_t> first_mid, target_mid;
   for (size_t i = 0; i < results.size(); ++i) {
     const auto& r = results[i];
-    if (r.ret && r.ret != kNotStored) ++ctx.stats.copy_failures;
-    if (r.ret && out.ret == kOk) out.ret = r.ret;
+    const int ret = app_ret(r);
+    if (ret) ++ctx.stats.copy_failures;
+    if (ret && out.ret == kOk) out.ret = ret;
     if (r.ret != kOk && r.ret != kNotStored) continue;  // not delivered
     if (!first_mid) first_mid = r.mid;
     if (keys[i] == target_offline) target_mid = r.mid;

@@ -65,12 +65,32 @@ struct Copy {
 boost::asio::awaitable<std::vector<PushResult>> deliver(AppContext& ctx, std::vector<Copy> copies,
                                                         Deadline deadline);
 
-// The outcome of push_sessions: `ret` of the first copy that failed (0 when none did), and the
-// mid of the copy on the target's offline key, else of the first copy delivered.
+// A copy's push answer as an /app `ret` (spec 2.3 knows 0, 1001 and 65535): delivered live but
+// not stored (1004) is 0, as a retry would deliver it twice; an unknown outcome (1005) is 65535.
+int app_ret(const PushResult& r);
+
+// Copies of one push, at most (more answer 65532).
+constexpr size_t kMaxCopies = 100'000;
+
+// msgType 2's objectContent.responseUpload {fid, fileName, fileUrl, size}; nullopt when it is
+// missing or malformed (65534).
+struct FileUpload {
+  std::string fid, name, url;
+  int64_t size = 0;
+};
+std::optional<FileUpload> file_upload_of(const nlohmann::json& object_content);
+// Tracks the file in file_link (one row per sender and file, refreshed when sent again). A
+// database failure is logged and counted; it does not fail the push.
+boost::asio::awaitable<void> save_file_link(AppContext& ctx, FileUpload f, std::string sender);
+
+// The outcome of push_sessions: `ret` of the first copy that failed (0 when none did), the mid
+// of the copy on the target's offline key, else of the first copy delivered; `err_msg` says why
+// nothing was pushed.
 struct PushOutcome {
   int ret = kOk;
   int64_t mid = 0;
   size_t copies = 0;
+  std::string err_msg;
 };
 
 // pushSessions (spec 2.2) for `caller`: the push quota (when it has a tenant), msgType 2 file

@@ -50,20 +50,24 @@ Quotas::Quotas(asio::any_io_executor ex, mysql::Pool& db, std::chrono::seconds r
 Quotas::~Quotas() = default;
 
 asio::awaitable<void> Quotas::load() {
+  auto alive = lifeline_.token();
   auto q = db_.execute(
       "SELECT IFNULL(customer_id, ''), IFNULL(tenant_id, ''), IFNULL(api_name, ''), "
       "IFNULL(type, ''), IFNULL(value, '') FROM quota",
       {});
   auto quota_rows = co_await std::move(q);
+  if (!*alive) co_return;
   auto a = db_.execute(
       "SELECT customer_id, tenant_id, api_name, SUM(count) FROM api_call "
       "GROUP BY customer_id, tenant_id, api_name",
       {});
   auto api_rows = co_await std::move(a);
+  if (!*alive) co_return;
   auto p = db_.execute(
       "SELECT customer_id, tenant_id, SUM(count) FROM push_cnt GROUP BY customer_id, tenant_id",
       {});
   auto push_rows = co_await std::move(p);
+  if (!*alive) co_return;
   std::map<Key4, std::string> quota;
   for (auto& r : quota_rows.rows) {
     quota[{col(r, 0), col(r, 1), col(r, 2), col(r, 3)}] = col(r, 4);
@@ -93,7 +97,8 @@ asio::awaitable<void> Quotas::loop(std::shared_ptr<const bool> alive) {
   auto next_reload = std::chrono::steady_clock::now() + reload_;
   while (*alive && !stopped_) {
     timer_.expires_after(flush_every_);
-    co_await timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+    auto wait = timer_.async_wait(asio::as_tuple(asio::use_awaitable));
+    co_await std::move(wait);
     if (!*alive || stopped_) co_return;
     auto f = flush();
     co_await std::move(f);
