@@ -804,6 +804,53 @@ TEST_F(AppApiTest, MigrationsAreRecordedAndConcurrentRunsAreSafe) {
             "1");
 }
 
+// A database the original's install.sql made (application without description and follow,
+// api_call without a primary key, counters and quotas duplicated by its racy upserts): the
+// migrations complete it, summing the duplicated counters.
+TEST_F(AppApiTest, MigrationsUpgradeAnOriginalDatabase) {
+  cluster().sql(R"sql(
+CREATE DATABASE legacy CHARACTER SET utf8;
+CREATE TABLE legacy.application (id varchar(64) NOT NULL, name varchar(45) DEFAULT NULL,
+  token varchar(45) DEFAULT NULL, type varchar(45) DEFAULT NULL, status int DEFAULT NULL,
+  sort int DEFAULT NULL, level int DEFAULT NULL, avatar varchar(255) DEFAULT NULL,
+  tenant_id varchar(64) DEFAULT NULL, created datetime DEFAULT NULL, updated datetime DEFAULT NULL,
+  name_py varchar(45) DEFAULT NULL, name_quanpin varchar(45) DEFAULT NULL, PRIMARY KEY (id));
+CREATE TABLE legacy.api_call (id varchar(64) DEFAULT NULL, customer_id varchar(64) DEFAULT NULL,
+  tenant_id varchar(64) DEFAULT NULL, caller_id varchar(64) DEFAULT NULL, type varchar(45) DEFAULT NULL,
+  api_name varchar(255) DEFAULT NULL, count int DEFAULT NULL, sharding int DEFAULT NULL,
+  created datetime DEFAULT NULL, updated datetime DEFAULT NULL);
+CREATE TABLE legacy.user (id varchar(64) NOT NULL, name varchar(45) DEFAULT '', nickname varchar(45) DEFAULT '',
+  avatar varchar(45) DEFAULT '', name_py varchar(45) DEFAULT '', name_quanpin varchar(255) DEFAULT '',
+  status int DEFAULT 0, rand int DEFAULT 0, password varchar(32) DEFAULT '', tenant_id varchar(64) DEFAULT '',
+  level int DEFAULT 0, email varchar(64) DEFAULT '', mobile varchar(11) DEFAULT '', area varchar(128) DEFAULT '',
+  created datetime NOT NULL, updated datetime NOT NULL, PRIMARY KEY (id));
+INSERT INTO legacy.application (id, name, token) VALUES ('a1', 'Flow', 'secret');
+INSERT INTO legacy.api_call VALUES
+  ('k1','c1','t1','u1','ios','/app/client/device/login',3,0,NOW(),NOW()),
+  ('k2','c1','t1','u1','ios','/app/client/device/login',4,0,NOW(),NOW()),
+  ('k3','c1','t1','u2','ios','/app/client/device/login',1,0,NOW(),NOW());
+)sql");
+  test::TempDir dir;
+  std::string conf = dir.path() + "/web.conf", db = dir.path() + "/db.conf";
+  std::ofstream(conf) << "[base]\npidfile " << dir.path() << "/w.pid\n";
+  std::ofstream(db) << "[base]\napp.dbURL root:@tcp(127.0.0.1:" << cluster().mariadb().port()
+                    << ")/legacy\n";
+  test::ChildProcess m;
+  m.spawn({APPMSG_WEB_BIN, "-c", conf, "-dbc", db, "--migrate"}, dir.path() + "/m.log");
+  int status = m.wait_exit(60s);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
+      << test::tail_file(dir.path() + "/m.log");
+  EXPECT_EQ(sql1("SELECT GROUP_CONCAT(CONCAT(caller_id, '=', count) ORDER BY caller_id) FROM "
+                 "legacy.api_call"),
+            "u1=7,u2=1");
+  EXPECT_EQ(sql1("SELECT COUNT(*) FROM information_schema.columns WHERE table_schema='legacy' "
+                 "AND table_name='application' AND column_name IN ('description','follow')"),
+            "2");
+  EXPECT_EQ(sql1("SELECT character_maximum_length FROM information_schema.columns WHERE "
+                 "table_schema='legacy' AND table_name='user' AND column_name='password'"),
+            "255");
+}
+
 // ---------------------------------------------------------------------------------------------
 // The original's files
 

@@ -149,6 +149,26 @@ const std::vector<Migration>& migrations() {
            "ALTER TABLE apns_token MODIFY device_id varchar(200) NOT NULL DEFAULT '', "
            "MODIFY apns_token varchar(200) NULL",
            "ALTER TABLE api_call MODIFY id varchar(64) NOT NULL",
+           // Counter rows the original's racy upsert duplicated: summed into the first row of
+           // each identity, in one transaction (a rerun after a failure finds no duplicates
+           // or the untouched ones).
+           "START TRANSACTION",
+           "UPDATE api_call a JOIN (SELECT MIN(id) AS keep_id, SUM(count) AS total FROM api_call "
+           "GROUP BY customer_id, tenant_id, caller_id, type, api_name, sharding HAVING COUNT(*) "
+           "> 1) d ON a.id = d.keep_id SET a.count = d.total",
+           "DELETE a FROM api_call a JOIN api_call b ON a.customer_id = b.customer_id AND "
+           "a.tenant_id = b.tenant_id AND a.caller_id = b.caller_id AND a.type = b.type AND "
+           "a.api_name = b.api_name AND a.sharding = b.sharding AND a.id > b.id",
+           "UPDATE push_cnt a JOIN (SELECT MIN(id) AS keep_id, SUM(count) AS total FROM push_cnt "
+           "GROUP BY customer_id, tenant_id, caller_id, type, push_type, sharding HAVING COUNT(*) "
+           "> 1) d ON a.id = d.keep_id SET a.count = d.total",
+           "DELETE a FROM push_cnt a JOIN push_cnt b ON a.customer_id = b.customer_id AND "
+           "a.tenant_id = b.tenant_id AND a.caller_id = b.caller_id AND a.type = b.type AND "
+           "a.push_type = b.push_type AND a.sharding = b.sharding AND a.id > b.id",
+           "COMMIT",
+           // Quota rows of one identity: the last written (highest id) stays.
+           "DELETE a FROM quota a JOIN quota b ON a.customer_id = b.customer_id AND a.tenant_id = "
+           "b.tenant_id AND a.api_name = b.api_name AND a.type = b.type AND a.id < b.id",
            // Rows the unique keys below forbid: an original database may hold duplicates.
            "DELETE a FROM qun_user a JOIN qun_user b ON a.qun_id = b.qun_id AND a.user_id = "
            "b.user_id AND a.id > b.id",
