@@ -98,7 +98,11 @@ asio::awaitable<Answer> app_user_push(AppContext& ctx, const HttpRequest& req) {
   const size_t app_copies = copies.size();  // their results are not reported (spec 3.2 #8)
   auto n = names_of_users(ctx, users, *sel);
   std::vector<Name> names = co_await std::move(n);
+  const Deadline deadline = deadline_of(ctx, req);
   for (auto& g : groups) {
+    if (std::chrono::steady_clock::now() >= deadline) {  // nothing was sent yet
+      co_return Answer::error(kInternalErr, "deadline passed while expanding the names");
+    }
     auto e = expand(ctx, g, *sel);
     auto more = co_await std::move(e);
     names.insert(names.end(), more.begin(), more.end());
@@ -123,7 +127,7 @@ asio::awaitable<Answer> app_user_push(AppContext& ctx, const HttpRequest& req) {
     }
     keys.push_back(c.key);
   }
-  auto d = deliver(ctx, std::move(copies), deadline_of(ctx, req));
+  auto d = deliver(ctx, std::move(copies), deadline);
   auto results = co_await std::move(d);
   Answer out;
   json mlist = json::array();

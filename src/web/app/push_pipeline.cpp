@@ -330,6 +330,11 @@ asio::awaitable<PushOutcome> push_sessions(AppContext& ctx, json msg, std::strin
     }
     keys.push_back(c.key);
   }
+  if (std::chrono::steady_clock::now() >= deadline) {  // the lookups took it all: send nothing
+    out.ret = kInternalErr;
+    out.err_msg = "deadline passed before sending";
+    co_return out;
+  }
   auto d = deliver(ctx, std::move(copies), deadline);
   auto results = co_await std::move(d);
   ++ctx.stats.fanouts;
