@@ -28,9 +28,7 @@ struct AppStats {
 struct AppContext {
   AppConfig config;
   WebContext* web = nullptr;
-  boost::asio::any_io_executor ex;
   mysql::Pool* db = nullptr;
-  RedisShards* redis = nullptr;
   Directory* directory = nullptr;
   Tokens* tokens = nullptr;
   SessionStore* sessions = nullptr;

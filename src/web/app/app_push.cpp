@@ -76,13 +76,12 @@ asio::awaitable<Answer> app_user_push(AppContext& ctx, const HttpRequest& req) {
             {"objectContent", *oc},
             {"fromUserName", app->id + "@app"},
             {"fromDisplayName", app->name}};
+  std::optional<FileUpload> upload;  // saved once the push is sure to go out
   if (*msg_type == 2) {
-    auto upload = file_upload_of(*oc);
+    upload = file_upload_of(*oc);
     if (!upload) {
       co_return Answer::error(kParamErr, "objectContent.responseUpload is required");
     }
-    auto op = save_file_link(ctx, std::move(*upload), app->id);
-    co_await std::move(op);
   }
   std::vector<Copy> copies;
   for (auto& id : apps) {  // to another application: its one key
@@ -126,6 +125,10 @@ asio::awaitable<Answer> app_user_push(AppContext& ctx, const HttpRequest& req) {
       co_return Answer::error(kParamErr, "the message is over 65535 bytes");
     }
     keys.push_back(c.key);
+  }
+  if (upload) {
+    auto op = save_file_link(ctx, std::move(*upload), app->id);
+    co_await std::move(op);
   }
   auto d = deliver(ctx, std::move(copies), deadline);
   auto results = co_await std::move(d);

@@ -21,7 +21,6 @@ AppService::AppService(asio::any_io_executor ex, AppConfig config, WebContext& w
   ctx_.config = std::move(config);
   const AppConfig& c = ctx_.config;
   ctx_.web = &web;
-  ctx_.ex = ex;
   db_ = std::make_unique<mysql::Pool>(ex, c.db);
   redis_ = std::make_unique<RedisShards>(ex, redis_shards_of(c.redis_sources, c.redis_timeout),
                                          c.redis_ketama_base);
@@ -30,7 +29,6 @@ AppService::AppService(asio::any_io_executor ex, AppConfig config, WebContext& w
   sessions_ = std::make_unique<SessionStore>(*redis_, c.session_ttl);
   quotas_ = std::make_unique<Quotas>(ex, *db_, c.quota_reload, c.stats_flush);
   ctx_.db = db_.get();
-  ctx_.redis = redis_.get();
   ctx_.directory = directory_.get();
   ctx_.tokens = tokens_.get();
   ctx_.sessions = sessions_.get();

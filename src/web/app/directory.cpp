@@ -228,23 +228,11 @@ asio::awaitable<std::vector<std::string>> Directory::tenant_members(std::string 
   co_return first_column(r);
 }
 
-asio::awaitable<std::optional<std::string>> Directory::org_tenant(std::string org_id) {
-  auto op = db_.execute("SELECT tenant_id FROM org WHERE id = ?", {org_id});
-  auto r = co_await std::move(op);
-  if (r.rows.empty()) co_return std::nullopt;
-  co_return col(r.rows[0], 0);
-}
-
 asio::awaitable<void> Directory::set_password(std::string uid, std::string stored) {
   auto op = db_.execute("UPDATE user SET password = ?, updated = NOW() WHERE id = ?",
                         {std::move(stored), uid});
   co_await std::move(op);
   users_.erase(uid);
-}
-
-void Directory::forget_qun(const std::string& id) {
-  quns_.erase(id);
-  members_.erase(id);
 }
 
 }  // namespace appmsg::web::app

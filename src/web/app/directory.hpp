@@ -61,12 +61,8 @@ class Directory {
       std::string qun_id);
   boost::asio::awaitable<std::vector<std::string>> org_members(std::string org_id);
   boost::asio::awaitable<std::vector<std::string>> tenant_members(std::string tenant_id);
-  // The tenant of an org; nullopt when there is no such org.
-  boost::asio::awaitable<std::optional<std::string>> org_tenant(std::string org_id);
 
   boost::asio::awaitable<void> set_password(std::string uid, std::string stored);
-  void forget_user(const std::string& id) { users_.erase(id); }
-  void forget_qun(const std::string& id);  // after a membership or topic change
 
   mysql::Pool& db() { return db_; }
 

@@ -238,16 +238,15 @@ asio::awaitable<PushOutcome> push_sessions(AppContext& ctx, json msg, std::strin
     out.ret = kOverQuotaPush;
     co_return out;
   }
+  std::optional<FileUpload> upload;  // saved once the push is sure to go out
   if (auto t = msg.find("msgType"); t != msg.end() && t->is_number() && t->get<double>() == 2) {
     const json* oc = object_field(msg, "objectContent");
-    auto upload = oc ? file_upload_of(*oc) : std::nullopt;
+    upload = oc ? file_upload_of(*oc) : std::nullopt;
     if (!upload) {
       out.ret = kParamErr;
       out.err_msg = "objectContent.responseUpload {fid, fileName, fileUrl, size} is required";
       co_return out;
     }
-    auto op = save_file_link(ctx, std::move(*upload), caller.id());
-    co_await std::move(op);
   }
   std::vector<Copy> copies;
   std::string target_offline;  // the key whose mid answers the push
@@ -334,6 +333,10 @@ asio::awaitable<PushOutcome> push_sessions(AppContext& ctx, json msg, std::strin
     out.ret = kInternalErr;
     out.err_msg = "deadline passed before sending";
     co_return out;
+  }
+  if (upload) {
+    auto op = save_file_link(ctx, std::move(*upload), caller.id());
+    co_await std::move(op);
   }
   auto d = deliver(ctx, std::move(copies), deadline);
   auto results = co_await std::move(d);
