@@ -601,6 +601,99 @@ TEST_F(AppApiTest, AppPushSkipsUsersWhoShieldTheApplication) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Directory and client version
+
+TEST_F(AppApiTest, GetMemberAndContactsStayWithinTheCallersTenant) {
+  cluster().sql(
+      "INSERT INTO tenant VALUES ('t9','other','Other',1,'c1',NOW(),NOW());"
+      "INSERT INTO user (id,name,nickname,password,tenant_id,created,updated) VALUES "
+      "('u9','ivan','Ivan','pw9','t9',NOW(),NOW())");
+  std::string t1 = login("alice", "pw1");
+  auto member = [&](const std::string& name) {
+    return post("device/getMember", {{"baseRequest", base(t1)}, {"userName", name}});
+  };
+  json bob = member("u2@user");
+  ASSERT_EQ(ret(bob), 0) << bob.dump();
+  EXPECT_EQ(bob["member"]["nickName"], "Bob");
+  EXPECT_EQ(bob["member"]["password"], "");
+  EXPECT_EQ(bob["member"]["starFriend"], 0);
+  auto contact = [&](const std::string& uid, int star) {
+    return ret(post("device/addOrRemoveContact",
+                    {{"baseRequest", base(t1, "dev1", "iOS", "u3")},  // the token decides
+                     {"uid", uid},
+                     {"starFriend", star}}));
+  };
+  EXPECT_EQ(contact("u2", 1), 0);
+  EXPECT_EQ(contact("u2", 1), 0);  // idempotent
+  EXPECT_EQ(sql1("SELECT COUNT(*) FROM user_user WHERE from_user_id='u1' AND to_user_id='u2'"),
+            "1");
+  EXPECT_EQ(sql1("SELECT COUNT(*) FROM user_user WHERE from_user_id='u3'"), "0");
+  EXPECT_EQ(member("u2@user")["member"]["starFriend"], 1);
+  EXPECT_EQ(contact("u2", 0), 0);
+  EXPECT_EQ(member("u2@user")["member"]["starFriend"], 0);
+  // Another tenant's user (no common qun) is not there for u1; nor an unknown one.
+  EXPECT_EQ(ret(member("u9@user")), 65531);
+  EXPECT_EQ(contact("u9", 1), 65531);
+  EXPECT_EQ(ret(member("nobody@user")), 65531);
+  EXPECT_EQ(ret(member("u2")), 65534);
+  EXPECT_EQ(ret(post("device/getMember", {{"baseRequest", base("bad")}, {"userName", "u2@user"}})),
+            65533);
+}
+
+TEST_F(AppApiTest, SearchEscapesWildcardsCapsPagesAndStaysInTheTenant) {
+  std::string rows =
+      "('sr1','sr1','50%_off deal','t1',NOW(),NOW()),"
+      "('sr2','sr2','50xxoff deal','t1',NOW(),NOW()),"
+      "('sr9','sr9','50%_off elsewhere','t9x',NOW(),NOW())";
+  for (int i = 0; i < 120; ++i) {
+    rows += ",('cap" + std::to_string(i) + "','cap" + std::to_string(i) + "','Capped " +
+            std::to_string(i) + "','t1',NOW(),NOW())";
+  }
+  cluster().sql("INSERT INTO user (id,name,nickname,tenant_id,created,updated) VALUES " + rows);
+  std::string t1 = login("alice", "pw1");
+  auto search = [&](const std::string& key, const std::string& type, int offset, int limit) {
+    return post("device/search", {{"baseRequest", base(t1)},
+                                  {"searchKey", key},
+                                  {"searchType", type},
+                                  {"offset", offset},
+                                  {"limit", limit}});
+  };
+  json wild = search("50%_off", "user", 0, 10);
+  ASSERT_EQ(ret(wild), 0) << wild.dump();
+  ASSERT_EQ(wild["memberList"].size(), 1u) << wild.dump();
+  EXPECT_EQ(wild["memberList"][0]["uid"], "sr1");
+  EXPECT_EQ(wild["count"], 1);
+  json capped = search("Capped ", "user", 0, 1000);
+  EXPECT_EQ(capped["memberListSize"], 100);
+  EXPECT_EQ(capped["count"], 120);
+  EXPECT_EQ(search("Capped ", "user", 100, 100)["memberListSize"], 20);
+  json apps = search("x", "app", 0, 10);
+  EXPECT_EQ(apps["memberList"], json::array());
+  EXPECT_EQ(ret(post("device/search", {{"baseRequest", base(t1)}, {"searchKey", "x"}})), 65534);
+}
+
+TEST_F(AppApiTest, CheckUpdateAnswersTheNewestVersion) {
+  cluster().sql(
+      "INSERT INTO client_version (id,type,ver_code,ver_name,ver_description,download_url,"
+      "file_name) VALUES ('v1','android',1,'1.0','first','http://x/1.apk','1.apk'),"
+      "('v3','android',3,'3.0','third','http://x/3.apk','3.apk'),"
+      "('v2','android',2,'2.0','second','http://x/2.apk','2.apk')");
+  std::string t1 = login("alice", "pw1");
+  json a = post("device/checkUpdate", {{"baseRequest", base(t1)}, {"type", "android"}});
+  ASSERT_EQ(ret(a), 0) << a.dump();
+  EXPECT_EQ(a["msg"], (json{{"msgType", 1001},
+                            {"content", "third"},
+                            {"objectContent",
+                             {{"versionCode", 3},
+                              {"versionName", "3.0"},
+                              {"url", "http://x/3.apk"},
+                              {"fileName", "3.apk"}}}}));
+  EXPECT_EQ(ret(post("device/checkUpdate", {{"baseRequest", base(t1)}, {"type", "ios"}})), 65535);
+  EXPECT_EQ(ret(post("device/checkUpdate", {{"baseRequest", base("x")}, {"type", "android"}})),
+            65533);
+}
+
+// ---------------------------------------------------------------------------------------------
 // Sessions
 
 TEST_F(AppApiTest, SessionStateIsSetByItsOwnerAndSelectsSessions) {

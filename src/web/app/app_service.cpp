@@ -8,7 +8,9 @@
 
 #include "web/app/apns_tokens.hpp"
 #include "web/app/app_push.hpp"
+#include "web/app/client_version.hpp"
 #include "web/app/device_push.hpp"
+#include "web/app/directory_api.hpp"
 #include "web/app/login.hpp"
 #include "web/app/schema.hpp"
 #include "web/app/session_api.hpp"
@@ -40,6 +42,8 @@ AppService::AppService(asio::any_io_executor ex, AppConfig config, WebContext& w
   add_app_push_routes(*router_, ctx_);
   add_session_routes(*router_, ctx_);
   add_apns_token_routes(*router_, ctx_);
+  add_directory_routes(*router_, ctx_);
+  add_client_version_routes(*router_, ctx_);
   web.extra_metrics = [this] { return metrics(); };
 }
 
