@@ -672,6 +672,79 @@ TEST_F(AppApiTest, SearchEscapesWildcardsCapsPagesAndStaysInTheTenant) {
   EXPECT_EQ(ret(post("device/search", {{"baseRequest", base(t1)}, {"searchKey", "x"}})), 65534);
 }
 
+TEST_F(AppApiTest, OrgTreeIsSortedAtEveryLevelAndOrgRoutesStayInTheTenant) {
+  cluster().sql(
+      "INSERT INTO org (id,name,parent_id,location,tenant_id,sort) VALUES "
+      "('o3','Sales','o1','0001','t1',0),('o4','Ops','','01','t1',-1),"
+      "('o5','Orphan','zz','zz00','t1',0),('o6','Elsewhere','','00','t8',0);"
+      "INSERT INTO tenant VALUES ('t8','t8','Eight',1,'c1',NOW(),NOW());"
+      "INSERT INTO user (id,name,nickname,password,tenant_id,created,updated) VALUES "
+      "('u8x','eve','Eve','pw8x','t8',NOW(),NOW());"
+      "INSERT INTO application (id,name,token,tenant_id) VALUES ('a8','Eight app','app-8','t8')");
+  std::string t1 = login("alice", "pw1");
+  ASSERT_EQ(ret(post("device/addOrRemoveContact",
+                     {{"baseRequest", base(t1)}, {"uid", "u3"}, {"starFriend", 1}})),
+            0);
+  json info = post("device/getOrgInfo", {{"baseRequest", base(t1)}});
+  ASSERT_EQ(ret(info), 0) << info.dump();
+  const json& top = info["ognizationMemberList"];
+  EXPECT_EQ(top["uid"], "t1");
+  EXPECT_EQ(top["userName"], "t1@tenant");
+  EXPECT_EQ(top["nickName"], "Acme Corp");
+  EXPECT_EQ(top["memberCount"], 2);
+  std::vector<std::string> roots, hq;
+  for (auto& n : top["memberList"]) roots.push_back(n["uid"]);
+  EXPECT_EQ(roots, (std::vector<std::string>{"o4", "o1"}));  // by sort, the orphan dropped
+  for (auto& n : top["memberList"][1]["memberList"]) hq.push_back(n["uid"]);
+  EXPECT_EQ(hq, (std::vector<std::string>{"o3", "o2"}));
+  EXPECT_EQ(top["memberList"][1]["userName"], "o1@org");
+  EXPECT_EQ(top["memberList"][1]["memberCount"], 2);
+  EXPECT_TRUE(top["memberList"][0]["memberList"].is_null());  // no children
+  EXPECT_EQ(info["userOgnization"], "o1");
+  ASSERT_EQ(info["starMemberCount"], 1);
+  EXPECT_EQ(info["starMemberList"][0]["uid"], "u3");
+  // getOrgUserList: device (same tenant) and app (its tenant), ordered.
+  json users = post("device/getOrgUserList", {{"baseRequest", base(t1)}, {"orgid", "o2"}});
+  ASSERT_EQ(ret(users), 0);
+  EXPECT_EQ(users["memberCount"], 2);
+  EXPECT_EQ(users["memberList"][0]["uid"], "u2");
+  EXPECT_EQ(users["memberList"][1]["uid"], "u3");
+  EXPECT_EQ(ret(post("device/getOrgUserList", {{"baseRequest", base(t1)}, {"orgid", "o6"}})),
+            65533);
+  EXPECT_EQ(ret(post("device/getOrgUserList", {{"baseRequest", base("x")}, {"orgid", "o2"}})),
+            65533);
+  auto app = [&](const std::string& token) { return base(token, "", ""); };
+  EXPECT_EQ(
+      post("app/getOrgUserList", {{"baseRequest", app(kAppToken)}, {"orgid", "o2"}})["memberCount"],
+      2);
+  EXPECT_EQ(ret(post("app/getOrgUserList", {{"baseRequest", app("app-8")}, {"orgid", "o2"}})),
+            65533);
+  json orgs = post("app/getOrgList", {{"baseRequest", app(kAppToken)}, {"uid", "u2"}});
+  ASSERT_EQ(orgs["orgCount"], 1) << orgs.dump();
+  EXPECT_EQ(orgs["orgList"][0], (json{{"id", "o2"},
+                                      {"name", "R&D"},
+                                      {"shortName", ""},
+                                      {"parentId", "o1"},
+                                      {"tenantId", "t1"},
+                                      {"location", "0000"},
+                                      {"sort", 1}}));
+  // addOrgUser is idempotent; removeOrgUser removes; another tenant's user is refused.
+  auto change = [&](const std::string& route, const std::string& token, const std::string& org,
+                    const std::string& uid) {
+    return post("app/" + route, {{"baseRequest", app(token)}, {"orgid", org}, {"uid", uid}});
+  };
+  EXPECT_EQ(change("addOrgUser", kAppToken, "o3", "u4")["successed"], true);
+  EXPECT_EQ(change("addOrgUser", kAppToken, "o3", "u4")["successed"], true);
+  EXPECT_EQ(sql1("SELECT COUNT(*) FROM org_user WHERE org_id='o3' AND user_id='u4'"), "1");
+  EXPECT_EQ(change("removeOrgUser", kAppToken, "o3", "u4")["successed"], true);
+  EXPECT_EQ(sql1("SELECT COUNT(*) FROM org_user WHERE org_id='o3' AND user_id='u4'"), "0");
+  json foreign = change("addOrgUser", kAppToken, "o3", "u8x");
+  EXPECT_EQ(ret(foreign), 65533);
+  EXPECT_EQ(foreign["successed"], false);
+  EXPECT_EQ(ret(change("addOrgUser", "app-8", "o3", "u4")), 65533);
+  EXPECT_EQ(sql1("SELECT COUNT(*) FROM org_user WHERE org_id='o3'"), "0");
+}
+
 TEST_F(AppApiTest, CheckUpdateAnswersTheNewestVersion) {
   cluster().sql(
       "INSERT INTO client_version (id,type,ver_code,ver_name,ver_description,download_url,"
@@ -876,7 +949,7 @@ TEST_F(AppApiTest, BadInputGetsItsCodeAndTheNodeKeepsServing) {
 // Schema
 
 TEST_F(AppApiTest, MigrationsAreRecordedAndConcurrentRunsAreSafe) {
-  EXPECT_EQ(sql1("SELECT GROUP_CONCAT(version ORDER BY version) FROM schema_migrations"), "1,2");
+  EXPECT_EQ(sql1("SELECT GROUP_CONCAT(version ORDER BY version) FROM schema_migrations"), "1,2,3");
   cluster().sql("CREATE DATABASE fresh CHARACTER SET utf8mb4");
   test::TempDir dir;
   std::string conf = dir.path() + "/web.conf", db = dir.path() + "/db.conf";
@@ -890,7 +963,7 @@ TEST_F(AppApiTest, MigrationsAreRecordedAndConcurrentRunsAreSafe) {
   EXPECT_TRUE(WIFEXITED(sa) && WEXITSTATUS(sa) == 0) << test::tail_file(dir.path() + "/a.log");
   EXPECT_TRUE(WIFEXITED(sb) && WEXITSTATUS(sb) == 0) << test::tail_file(dir.path() + "/b.log");
   EXPECT_EQ(sql1("SELECT GROUP_CONCAT(version ORDER BY version) FROM fresh.schema_migrations"),
-            "1,2");
+            "1,2,3");
   EXPECT_EQ(sql1("SELECT COUNT(*) FROM information_schema.statistics WHERE table_schema='fresh' "
                  "AND table_name='qun_user' AND index_name='qun_user_pair' AND non_unique=0 AND "
                  "seq_in_index=1"),

@@ -12,6 +12,7 @@
 #include "web/app/device_push.hpp"
 #include "web/app/directory_api.hpp"
 #include "web/app/login.hpp"
+#include "web/app/org_api.hpp"
 #include "web/app/schema.hpp"
 #include "web/app/session_api.hpp"
 
@@ -44,6 +45,7 @@ AppService::AppService(asio::any_io_executor ex, AppConfig config, WebContext& w
   add_apns_token_routes(*router_, ctx_);
   add_directory_routes(*router_, ctx_);
   add_client_version_routes(*router_, ctx_);
+  add_org_routes(*router_, ctx_);
   web.extra_metrics = [this] { return metrics(); };
 }
 

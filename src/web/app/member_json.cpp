@@ -31,6 +31,19 @@ ojson member_json(const User& u, int star_friend) {
   return m;
 }
 
+ojson node_json(const std::string& id, const std::string& suffix, const std::string& name,
+                int64_t sort, ojson children) {
+  ojson m = member_json(User{});
+  m["uid"] = id;
+  m["userName"] = id.empty() ? "" : id + suffix;
+  m["nickName"] = name;
+  m["sort"] = sort;
+  m["status"] = "0";
+  m["memberCount"] = children.is_array() ? children.size() : 0;
+  m["memberList"] = std::move(children);
+  return m;
+}
+
 std::string rfc3339(int64_t unix_seconds) {
   std::time_t t = static_cast<std::time_t>(unix_seconds);
   std::tm tm{};

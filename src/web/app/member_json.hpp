@@ -12,6 +12,10 @@
 namespace appmsg::web::app {
 
 ojson member_json(const User& u, int star_friend = 0);
+// The Member shape of an org, tenant or app node: every key present, `memberList` null when
+// `children` is null.
+ojson node_json(const std::string& id, const std::string& suffix, const std::string& name,
+                int64_t sort, ojson children);
 ojson session_json(const Session& s);
 std::string rfc3339(int64_t unix_seconds);  // UTC, "2026-12-07T13:40:48Z"
 

@@ -212,6 +212,13 @@ const std::vector<Migration>& migrations() {
            "CREATE INDEX IF NOT EXISTS shield_msg_target ON shield_msg (target_id)",
            "CREATE INDEX IF NOT EXISTS operation_app ON operation (app_id, parent_id)",
        }},
+      {3,
+       "one membership per org and user",
+       {
+           "DELETE a FROM org_user a JOIN org_user b ON a.org_id = b.org_id AND a.user_id = "
+           "b.user_id AND a.id > b.id",
+           "CREATE UNIQUE INDEX IF NOT EXISTS org_user_pair ON org_user (org_id, user_id)",
+       }},
   };
   return all;
 }
