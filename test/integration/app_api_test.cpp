@@ -745,6 +745,50 @@ TEST_F(AppApiTest, OrgTreeIsSortedAtEveryLevelAndOrgRoutesStayInTheTenant) {
   EXPECT_EQ(sql1("SELECT COUNT(*) FROM org_user WHERE org_id='o3'"), "0");
 }
 
+TEST_F(AppApiTest, ApplicationsMenusAndShieldsOfTheCaller) {
+  cluster().sql(
+      "INSERT INTO application (id,name,token,tenant_id,sort) VALUES ('a7x','Hidden','app-7x',"
+      "'t7x',0);"
+      "INSERT INTO operation (id,app_id,content,action,operation_type,sort,parent_id) VALUES "
+      "('op1','a1','Later','http://a/1','1',2,NULL),('op2','a1','First','http://a/2','2',1,NULL),"
+      "('op21','a1','Child B','http://a/21','1',2,'op2'),"
+      "('op22','a1','Child A','http://a/22','2',1,'op2')");
+  std::string t1 = login("alice", "pw1");
+  json apps = post("device/getApplicationList", {{"baseRequest", base(t1)}});
+  ASSERT_EQ(ret(apps), 0) << apps.dump();
+  std::vector<std::string> ids;
+  for (auto& m : apps["memberList"]) ids.push_back(m["uid"]);
+  EXPECT_EQ(ids, (std::vector<std::string>{"a1", "sys"}));  // its tenant and the global ones
+  EXPECT_EQ(apps["memberList"][0]["userName"], "a1@app");
+  EXPECT_EQ(apps["memberList"][0]["description"], "workflow");
+  EXPECT_EQ(apps["memberList"][0]["status"], "1");
+  json ops =
+      post("device/getAppOperationList", {{"baseRequest", base(t1)}, {"username", "a1@app"}});
+  ASSERT_EQ(ops["operationCount"], 2) << ops.dump();
+  EXPECT_EQ(ops["operationList"][0]["id"], "op2");
+  EXPECT_EQ(ops["operationList"][0]["operationType"], "2");
+  EXPECT_EQ(ops["operationList"][0]["operationList"][0]["id"], "op22");
+  EXPECT_EQ(ops["operationList"][0]["operationList"][1]["id"], "op21");
+  EXPECT_EQ(ops["operationList"][1]["id"], "op1");
+  EXPECT_EQ(ops["operationList"][1]["operationList"], json::array());
+  EXPECT_EQ(post("device/getAppOperationList", {{"baseRequest", base(t1)}, {"username", "a1"}}),
+            (json{{"baseResponse", {{"ret", 65533}, {"errMsg", "username没有以 @app 结尾"}}}}));
+  EXPECT_EQ(post("device/getAppOperationList",
+                 {{"baseRequest", base(t1)}, {"username", "a7x@app"}})["operationCount"],
+            0);  // another tenant's application
+  auto shield = [&](const std::string& route, const std::string& source) {
+    return post("device/" + route,
+                {{"baseRequest", base(t1)}, {"sourceId", source}, {"targetId", "a1"}, {"type", 1}});
+  };
+  EXPECT_EQ(ret(shield("setShieldMsg", "u1")), 0);
+  EXPECT_EQ(ret(shield("setShieldMsg", "u1")), 0);  // idempotent
+  EXPECT_EQ(sql1("SELECT COUNT(*) FROM shield_msg WHERE source_id='u1' AND target_id='a1'"), "1");
+  EXPECT_EQ(ret(shield("setShieldMsg", "u2")), 65533);  // only for oneself
+  EXPECT_EQ(shield("isUserShieldApp", "u1")["isShield"], true);
+  EXPECT_EQ(ret(shield("cancelShieldMsg", "u1")), 0);
+  EXPECT_EQ(shield("isUserShieldApp", "u1")["isShield"], false);
+}
+
 TEST_F(AppApiTest, CheckUpdateAnswersTheNewestVersion) {
   cluster().sql(
       "INSERT INTO client_version (id,type,ver_code,ver_name,ver_description,download_url,"

@@ -8,6 +8,7 @@
 
 #include "web/app/apns_tokens.hpp"
 #include "web/app/app_push.hpp"
+#include "web/app/application_api.hpp"
 #include "web/app/client_version.hpp"
 #include "web/app/device_push.hpp"
 #include "web/app/directory_api.hpp"
@@ -46,6 +47,7 @@ AppService::AppService(asio::any_io_executor ex, AppConfig config, WebContext& w
   add_directory_routes(*router_, ctx_);
   add_client_version_routes(*router_, ctx_);
   add_org_routes(*router_, ctx_);
+  add_application_routes(*router_, ctx_);
   web.extra_metrics = [this] { return metrics(); };
 }
 
