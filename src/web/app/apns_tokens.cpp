@@ -40,7 +40,7 @@ asio::awaitable<std::optional<Answer>> read(AppContext& ctx, const HttpRequest& 
   }
   auto op = user_of_token(ctx, in->base.token);
   out->user = co_await std::move(op);
-  if (!out->user) co_return Answer::error(kAuthErr, "会话超时请重新登录");
+  if (!out->user) co_return Answer::error(kAuthErr, kSessionTimeout);
   co_return std::nullopt;
 }
 
@@ -53,7 +53,8 @@ asio::awaitable<Answer> add(AppContext& ctx, const HttpRequest& req) {
   try {
     auto op = save_apns_token(ctx, t.user->id, *t.apns);
     co_await std::move(op);
-  } catch (const std::exception&) {
+  } catch (const std::exception& e) {
+    note_store_failure(ctx, "addApnsToken", e);
     co_return Answer::error(kInternalErr, "Save apns_token faild");
   }
   co_return Answer{kOk, "Save apns_token success", {}};
@@ -68,7 +69,8 @@ asio::awaitable<Answer> remove(AppContext& ctx, const HttpRequest& req) {
     auto op = ctx.db->execute("DELETE FROM apns_token WHERE apns_token = ? AND user_id = ?",
                               {*t.apns, t.user->id});
     co_await std::move(op);
-  } catch (const std::exception&) {
+  } catch (const std::exception& e) {
+    note_store_failure(ctx, "delApnsToken", e);
     co_return Answer::error(kInternalErr, "Delete apns_token faild");
   }
   co_return Answer{kOk, "Save apns_token success", {}};  // sic, as the original

@@ -5,6 +5,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/thread_pool.hpp>
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <string>
@@ -23,6 +24,8 @@ namespace appmsg::web::app {
 struct AppStats {
   std::map<std::string, std::map<int, uint64_t>> answers;  // route -> ret -> count
   uint64_t fanouts = 0, copies = 0, copy_failures = 0, internal_errors = 0;
+  uint64_t store_errors = 0;  // MySQL/Redis failures handled by a handler (note_store_failure)
+  std::chrono::steady_clock::time_point last_store_error_log{};
 };
 
 struct AppContext {

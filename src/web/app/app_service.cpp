@@ -105,8 +105,11 @@ std::string AppService::metrics() const {
        ctx_.stats.copy_failures);
   line("appmsg_web_app_internal_errors_total", "/app requests that failed with 65535.",
        ctx_.stats.internal_errors);
-  line("appmsg_web_app_quota_flush_errors_total", "Failed writes of quota counters.",
-       quotas_->flush_errors());
+  line("appmsg_web_app_store_errors_total",
+       "MySQL/Redis failures a handler answered itself or went on without.",
+       ctx_.stats.store_errors);
+  line("appmsg_web_app_quota_errors_total", "Failed reads of quotas and writes of counters.",
+       quotas_->errors());
   return out;
 }
 

@@ -7,26 +7,13 @@
 #include "web/app/envelope.hpp"
 #include "web/app/member_json.hpp"
 #include "web/app/push_pipeline.hpp"
+#include "web/app/sql_row.hpp"
 
 namespace appmsg::web::app {
 
 namespace asio = boost::asio;
-using Row = std::vector<std::optional<std::string>>;
 
 namespace {
-
-constexpr const char* kSessionTimeout = "会话超时请重新登录";
-
-std::string col(const Row& r, size_t i) {
-  return i < r.size() ? r[i].value_or("") : "";
-}
-int64_t num(const Row& r, size_t i) {
-  try {
-    return std::stoll(col(r, i));
-  } catch (const std::exception&) {
-    return 0;
-  }
-}
 
 // The caller by user token, its parsed request, or the answer to send.
 struct UserCall {
@@ -152,7 +139,8 @@ asio::awaitable<Answer> change_shield(AppContext& ctx, const HttpRequest& req, b
                         "DELETE FROM shield_msg WHERE source_id = ? AND target_id = ? AND type = ?",
                         {s.source, s.target, s.type});
     co_await std::move(op);
-  } catch (const mysql::Error&) {
+  } catch (const mysql::Error& e) {
+    note_store_failure(ctx, "shield", e);
     co_return Answer::error(kInternalErr, "saving the shield failed");
   }
   co_return Answer{};

@@ -16,7 +16,7 @@ asio::awaitable<Answer> check_update(AppContext& ctx, const HttpRequest& req) {
   const std::string* type = string_field(in->body, "type");
   if (!type) co_return Answer::error(kParamErr, "type is required");
   auto u = user_of_token(ctx, in->base.token);
-  if (!co_await std::move(u)) co_return Answer::error(kAuthErr, "会话超时请重新登录");
+  if (!co_await std::move(u)) co_return Answer::error(kAuthErr, kSessionTimeout);
   auto op = ctx.db->execute(
       "SELECT ver_code, ver_name, IFNULL(ver_description, ''), download_url, file_name FROM "
       "client_version WHERE type = ? ORDER BY ver_code DESC LIMIT 1",

@@ -137,7 +137,7 @@ asio::awaitable<Answer> appweb_push(AppContext& ctx, const HttpRequest& req) {
   auto base = base_from_params(req);
   auto u = user_of_token(ctx, base.token);
   auto user = co_await std::move(u);
-  if (!user) co_return Answer::error(kAuthErr, "会话超时请重新登录");
+  if (!user) co_return Answer::error(kAuthErr, kSessionTimeout);
   UserPush p;
   auto type = parse_go_int(req.param_or("msg[msgType]"));
   if (!type) co_return Answer::error(kParamErr, "msgType not is int");

@@ -3,10 +3,11 @@
 
 #include <algorithm>
 
+#include "web/app/sql_row.hpp"
+
 namespace appmsg::web::app {
 
 namespace asio = boost::asio;
-using Row = std::vector<std::optional<std::string>>;
 
 namespace {
 
@@ -16,18 +17,6 @@ constexpr size_t kInChunk = 500;
 const char* kUserColumns =
     "id, name, nickname, avatar, name_py, name_quanpin, status, password, tenant_id, email, "
     "mobile, area";
-
-std::string col(const Row& r, size_t i) {
-  return i < r.size() ? r[i].value_or("") : "";
-}
-int64_t num(const Row& r, size_t i) {
-  auto s = col(r, i);
-  try {
-    return s.empty() ? 0 : std::stoll(s);
-  } catch (const std::exception&) {
-    return 0;
-  }
-}
 
 UserPtr user_of(const Row& r) {
   auto u = std::make_shared<User>();

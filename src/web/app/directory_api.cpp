@@ -15,7 +15,6 @@ namespace asio = boost::asio;
 
 namespace {
 
-constexpr const char* kSessionTimeout = "会话超时请重新登录";
 constexpr int64_t kMaxSearchPage = 100;
 
 // The caller of a user-token route, or the answer to send.
@@ -92,7 +91,8 @@ asio::awaitable<Answer> add_or_remove_contact(AppContext& ctx, const HttpRequest
                                 {me.id, *uid});
       co_await std::move(op);
     }
-  } catch (const mysql::Error&) {
+  } catch (const mysql::Error& e) {
+    note_store_failure(ctx, "addOrRemoveContact", e);
     co_return Answer::error(kInternalErr, "saving the contact failed");
   }
   co_return Answer{};

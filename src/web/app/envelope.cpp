@@ -150,6 +150,14 @@ void count_api_call(AppContext& ctx, const HttpRequest& req, const Caller& calle
                              caller.user ? 0 : static_cast<int>(rng() % 10));
 }
 
+void note_store_failure(AppContext& ctx, const std::string& what, const std::exception& e) {
+  ++ctx.stats.store_errors;
+  auto now = std::chrono::steady_clock::now();
+  if (now - ctx.stats.last_store_error_log < std::chrono::seconds(1)) return;
+  ctx.stats.last_store_error_log = now;
+  spdlog::warn("{}: {} ({} store failures so far)", what, e.what(), ctx.stats.store_errors);
+}
+
 namespace {
 
 HttpResponse json_http(std::string text) {

@@ -36,6 +36,9 @@ constexpr int kOverQuotaPush = 65537;
 constexpr int kDeleteUser = 65538;  // not a member of the qun
 constexpr int kLoginErr = 65539;
 
+// errMsg of a user token that is not live ("session timed out, please log in again") [compat].
+constexpr const char* kSessionTimeout = "会话超时请重新登录";
+
 // An answer: `ret`, `errMsg` and the payload keys, in order, beside baseResponse.
 struct Answer {
   int ret = kOk;
@@ -97,6 +100,11 @@ boost::asio::awaitable<std::optional<Answer>> api_call_gate(AppContext& ctx, con
                                                             const AppRequest& in, Caller* caller,
                                                             bool login = false);
 void count_api_call(AppContext& ctx, const HttpRequest& req, const Caller& caller);
+
+// A MySQL or Redis failure a handler deals with itself (answering its own code, or going on
+// without a best-effort write): logged (at most one line a second) and counted in
+// appmsg_web_app_store_errors_total.
+void note_store_failure(AppContext& ctx, const std::string& what, const std::exception& e);
 
 // Registers an /app route. JSON answers go out as application/json (no charset); the
 // handler's exceptions become 65535 (logged), its answer codes are counted per route.

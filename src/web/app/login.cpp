@@ -45,7 +45,7 @@ asio::awaitable<std::optional<bool>> check_password(AppContext& ctx, const User&
       auto op = ctx.directory->set_password(user.id, std::move(stored));
       co_await std::move(op);
     } catch (const std::exception& e) {
-      spdlog::warn("login: re-hashing the password of user {} failed: {}", user.id, e.what());
+      note_store_failure(ctx, "login: re-hashing the password of user " + user.id, e);
     }
   }
   co_return true;
@@ -59,6 +59,7 @@ asio::awaitable<Answer> issue_token(AppContext& ctx, const User& user) {
     auto op = ctx.tokens->create(user.id);
     a.payload["token"] = co_await std::move(op);
   } catch (const std::exception& e) {
+    note_store_failure(ctx, "login: token", e);
     co_return Answer{kInternalErr, e.what(), a.payload};
   }
   a.payload["member"] = member_json(user);
@@ -96,7 +97,8 @@ asio::awaitable<Answer> device_login(AppContext& ctx, const HttpRequest& req) {
     try {
       auto op = save_apns_token(ctx, user->id, *apns);
       co_await std::move(op);
-    } catch (const std::exception&) {
+    } catch (const std::exception& e) {
+      note_store_failure(ctx, "login: apns_token", e);
       co_return Answer::error(kInternalErr, "Save apns_token faild");
     }
   }
@@ -108,7 +110,7 @@ asio::awaitable<Answer> device_login(AppContext& ctx, const HttpRequest& req) {
         {user->id, in->base.device_type, in->base.device_id});
     co_await std::move(op);
   } catch (const std::exception& e) {
-    spdlog::warn("login: the login log of user {} was not written: {}", user->id, e.what());
+    note_store_failure(ctx, "login: the login log of user " + user->id, e);
   }
   auto op = issue_token(ctx, *user);
   co_return co_await std::move(op);
@@ -131,14 +133,15 @@ asio::awaitable<Answer> delete_token(AppContext& ctx, const HttpRequest& req) {
   if (!target) co_return Answer::error(kParamErr, "delToken is required");
   auto op = user_of_token(ctx, in->base.token);
   auto user = co_await std::move(op);
-  if (!user) co_return Answer::error(kAuthErr, "会话超时请重新登录");
+  if (!user) co_return Answer::error(kAuthErr, kSessionTimeout);
   if (uid_of_token(*target) != user->id) {
     co_return Answer::error(kAuthErr, "only the caller's own tokens can be deleted");
   }
   try {
     auto del = ctx.tokens->remove(*target);
     co_await std::move(del);
-  } catch (const std::exception&) {
+  } catch (const std::exception& e) {
+    note_store_failure(ctx, "delToken", e);
     co_return Answer::error(kInternalErr, "delete token fail ");
   }
   co_return Answer{};

@@ -8,26 +8,13 @@
 #include "common/http_server.hpp"
 #include "web/app/envelope.hpp"
 #include "web/app/member_json.hpp"
+#include "web/app/sql_row.hpp"
 
 namespace appmsg::web::app {
 
 namespace asio = boost::asio;
-using Row = std::vector<std::optional<std::string>>;
 
 namespace {
-
-constexpr const char* kSessionTimeout = "会话超时请重新登录";
-
-std::string col(const Row& r, size_t i) {
-  return i < r.size() ? r[i].value_or("") : "";
-}
-int64_t num(const Row& r, size_t i) {
-  try {
-    return std::stoll(col(r, i));
-  } catch (const std::exception&) {
-    return 0;
-  }
-}
 
 struct OrgNode {
   std::string id, name, parent;
@@ -243,7 +230,8 @@ asio::awaitable<Answer> change_org_user(AppContext& ctx, const HttpRequest& req,
                   : ctx.db->execute("DELETE FROM org_user WHERE org_id = ? AND user_id = ?",
                                     {*org, *uid});
     co_await std::move(op);
-  } catch (const mysql::Error&) {
+  } catch (const mysql::Error& e) {
+    note_store_failure(ctx, "org membership", e);
     co_return Answer{kInternalErr, "saving the membership failed", a.payload};
   }
   a.payload["successed"] = true;

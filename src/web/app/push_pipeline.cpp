@@ -217,8 +217,7 @@ asio::awaitable<void> save_file_link(AppContext& ctx, FileUpload f, std::string 
         {sender, f.fid, f.name, f.url, f.size});
     co_await std::move(op);
   } catch (const std::exception& e) {
-    ++ctx.stats.internal_errors;
-    spdlog::warn("file_link of {} from {} not saved: {}", f.fid, sender, e.what());
+    note_store_failure(ctx, "file_link of " + f.fid + " from " + sender, e);
   }
 }
 

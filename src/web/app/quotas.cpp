@@ -8,6 +8,7 @@
 #include <ctime>
 
 #include "common/spawn.hpp"
+#include "web/app/sql_row.hpp"
 
 namespace appmsg::web::app {
 
@@ -35,10 +36,6 @@ std::optional<int64_t> integer(const std::string& s) {
   } catch (const std::exception&) {
     return std::nullopt;
   }
-}
-
-std::string col(const std::vector<std::optional<std::string>>& r, size_t i) {
-  return i < r.size() ? r[i].value_or("") : "";
 }
 
 }  // namespace
@@ -110,6 +107,7 @@ asio::awaitable<void> Quotas::loop(std::shared_ptr<const bool> alive) {
       co_await std::move(l);
     } catch (const std::exception& e) {
       if (!*alive) co_return;
+      ++errors_;
       spdlog::warn("quotas: reload failed, keeping the loaded quotas: {}", e.what());
     }
   }
@@ -142,7 +140,7 @@ asio::awaitable<void> Quotas::flush() {
         if (!*alive) co_return;
         // Kept for the next flush: a count is never lost to a passing failure.
         (pass == 0 ? pending_api_ : pending_push_)[k] += n;
-        if (flush_errors_++ % 100 == 0) spdlog::warn("quotas: writing counters: {}", e.what());
+        if (errors_++ % 100 == 0) spdlog::warn("quotas: writing counters: {}", e.what());
       }
       if (!*alive) co_return;
     }

@@ -48,7 +48,7 @@ class Quotas {
   void count_api_call(const Counted& who, const std::string& api_name, int sharding);
   void count_push(const Counted& who, const std::string& push_type, int64_t n);
 
-  uint64_t flush_errors() const { return flush_errors_; }
+  uint64_t errors() const { return errors_; }  // reloads and counter writes that failed
 
  private:
   using Key4 = std::tuple<std::string, std::string, std::string, std::string>;
@@ -71,7 +71,7 @@ class Quotas {
   std::map<std::tuple<std::string, std::string, std::string>, int64_t> used_;
   std::map<Key6, int64_t> pending_api_, pending_push_;  // not yet written
   boost::asio::steady_timer timer_;
-  uint64_t flush_errors_ = 0;
+  uint64_t errors_ = 0;
   bool stopped_ = false;
   Lifeline lifeline_;
 };

@@ -32,7 +32,7 @@ asio::awaitable<Answer> set_session_state(AppContext& ctx, const HttpRequest& re
   if (in->base.is_device()) {
     auto op = user_of_token(ctx, in->base.token);
     auto user = co_await std::move(op);
-    if (!user) co_return Answer::error(kAuthErr, "会话超时请重新登录");
+    if (!user) co_return Answer::error(kAuthErr, kSessionTimeout);
     owner = user->id;
   } else {
     auto op = ctx.directory->app_by_token(in->base.token);
@@ -55,7 +55,8 @@ asio::awaitable<Answer> set_session_state(AppContext& ctx, const HttpRequest& re
   try {
     auto op = ctx.sessions->set_state(uid, *sid, *state);
     if (!co_await std::move(op)) co_return Answer::error(kNotFound, kSetFailed);
-  } catch (const std::exception&) {
+  } catch (const std::exception& e) {
+    note_store_failure(ctx, "setSessionState", e);
     co_return Answer::error(kNotFound, kSetFailed);
   }
   co_return Answer{};
