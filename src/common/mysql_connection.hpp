@@ -110,6 +110,49 @@ class Connection {
     }
   }
 
+  // Transactions (Pool::transaction): begin() opens the connection if needed (retried once
+  // like run(), nothing has run yet) and turns autocommit off; run_in_transaction() is never
+  // retried; end() commits or rolls back and turns autocommit back on. Any failure that
+  // leaves the connection in doubt drops it, which makes the server roll back.
+  void begin(Clock::time_point due) {
+    for (int attempt = 0;; ++attempt) {
+      try {
+        open_if_needed();
+        if (mysql_autocommit(mysql_, 0) != 0) throw mysql_error_of(mysql_);
+        return;
+      } catch (const Error& e) {
+        if (must_drop_connection(e.code())) close();
+        if (!(attempt == 0 && Clock::now() < due && is_lost_connection(e.code()))) throw;
+        ++counters_.retries;
+      }
+    }
+  }
+
+  Result run_in_transaction(const std::string& sql, const std::vector<Value>& params) {
+    try {
+      MYSQL_STMT* st = statement(sql);
+      return execute(st, params, {opts_.max_result_rows, opts_.max_result_bytes});
+    } catch (const Error& e) {
+      if (must_drop_connection(e.code())) close();
+      if (e.code() == ER_NEED_REPREPARE) forget(sql);
+      throw;
+    }
+  }
+
+  void end(bool commit) {
+    if (!mysql_) return;  // dropped: the server rolled back
+    bool ok = commit ? mysql_commit(mysql_) == 0 : mysql_rollback(mysql_) == 0;
+    Error failure = ok ? Error(0, "") : mysql_error_of(mysql_);
+    if (ok && mysql_autocommit(mysql_, 1) != 0) {
+      ok = false;
+      failure = mysql_error_of(mysql_);
+    }
+    if (!ok) {
+      close();  // in doubt: a fresh connection starts clean
+      if (commit) throw failure;
+    }
+  }
+
   void close() {
     for (auto& [sql, st] : lru_) mysql_stmt_close(st);
     lru_.clear();

@@ -80,11 +80,43 @@ void post_finish(const std::shared_ptr<Call>& call, std::exception_ptr error, Re
 struct Job {
   std::string sql;
   std::vector<Value> params;
+  std::function<void(Transaction&)> body;  // set for a transaction (sql and params unused)
   Clock::time_point due;
   std::shared_ptr<Call> call;
 };
 
 std::once_flag library_once;
+
+// A transaction's statements on the worker's connection, each checked against the deadline.
+class WorkerTransaction final : public Transaction {
+ public:
+  WorkerTransaction(Connection& conn, Clock::time_point due) : conn_(conn), due_(due) {}
+  Result execute(const std::string& sql, const std::vector<Value>& params) override {
+    check_deadline();
+    return conn_.run_in_transaction(sql, params);
+  }
+  void check_deadline() const {
+    if (Clock::now() >= due_) throw Error(errc::deadline_exceeded, "mysql: deadline exceeded");
+  }
+
+ private:
+  Connection& conn_;
+  Clock::time_point due_;
+};
+
+// Begin, body, commit; rollback on any exception, which is rethrown.
+void run_transaction_job(Connection& conn, Job& job) {
+  conn.begin(job.due);
+  WorkerTransaction tx(conn, job.due);
+  try {
+    job.body(tx);
+    tx.check_deadline();
+  } catch (...) {
+    conn.end(false);
+    throw;
+  }
+  conn.end(true);
+}
 
 }  // namespace
 
@@ -113,15 +145,23 @@ struct Pool::Impl {
         std::exception_ptr error;
         Result result;
         try {
-          result = conn.run(job.sql, job.params, job.due);
+          if (job.body) {
+            run_transaction_job(conn, job);
+          } else {
+            result = conn.run(job.sql, job.params, job.due);
+          }
           ++counters->executed;
         } catch (const Error&) {
           ++counters->failed;
           error = std::current_exception();
         } catch (const std::exception& e) {
           ++counters->failed;
-          spdlog::error("mysql pool worker {}: unexpected exception: {}", index, e.what());
-          error = std::make_exception_ptr(Error(0, e.what()));
+          if (job.body) {
+            error = std::current_exception();  // the body's own refusal, passed through
+          } else {
+            spdlog::error("mysql pool worker {}: unexpected exception: {}", index, e.what());
+            error = std::make_exception_ptr(Error(0, e.what()));
+          }
         }
         post_finish(job.call, error, std::move(result));
       }
@@ -129,7 +169,7 @@ struct Pool::Impl {
     mysql_thread_end();
   }
 
-  void submit(Handler handler, std::string sql, std::vector<Value> params, milliseconds deadline) {
+  void submit(Handler handler, Job job, milliseconds deadline) {
     auto call = std::make_shared<Call>(ex, counters);
     auto handler_ex = asio::get_associated_executor(handler, ex);
     call->handler_work = asio::prefer(handler_ex, asio::execution::outstanding_work.tracked);
@@ -156,7 +196,9 @@ struct Pool::Impl {
       } else if (queue.size() >= opts.max_queue) {
         rejected = errc::queue_full;
       } else {
-        queue.push_back(Job{std::move(sql), std::move(params), due, call});
+        job.due = due;
+        job.call = call;
+        queue.push_back(std::move(job));
       }
     }
     if (rejected == errc::queue_full) {
@@ -219,9 +261,21 @@ asio::awaitable<Result> Pool::execute(std::string sql, std::vector<Value> params
   return asio::async_initiate<const asio::use_awaitable_t<>&, void(std::exception_ptr, Result)>(
       [impl = impl_.get()](auto handler, std::string sql, std::vector<Value> params,
                            milliseconds deadline) {
-        impl->submit(Handler(std::move(handler)), std::move(sql), std::move(params), deadline);
+        impl->submit(Handler(std::move(handler)),
+                     Job{std::move(sql), std::move(params), {}, {}, {}}, deadline);
       },
       asio::use_awaitable, std::move(sql), std::move(params), deadline);
+}
+
+asio::awaitable<void> Pool::run_transaction(std::function<void(Transaction&)> body,
+                                            milliseconds deadline) {
+  auto op = asio::async_initiate<const asio::use_awaitable_t<>&, void(std::exception_ptr, Result)>(
+      [impl = impl_.get()](auto handler, std::function<void(Transaction&)> body,
+                           milliseconds deadline) {
+        impl->submit(Handler(std::move(handler)), Job{{}, {}, std::move(body), {}, {}}, deadline);
+      },
+      asio::use_awaitable, std::move(body), deadline);
+  co_await std::move(op);
 }
 
 size_t Pool::queued() const {

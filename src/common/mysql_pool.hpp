@@ -35,11 +35,13 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <variant>
 #include <vector>
 
@@ -109,6 +111,16 @@ struct PoolStats {
   uint64_t retries = 0;            // jobs retried once under the rule above
 };
 
+// The statements of one transaction, run on the worker that owns the connection
+// (Pool::transaction). Blocking; valid only inside the transaction's body.
+class Transaction {
+ public:
+  virtual Result execute(const std::string& sql, const std::vector<Value>& params = {}) = 0;
+
+ protected:
+  ~Transaction() = default;
+};
+
 class Pool {
  public:
   Pool(boost::asio::any_io_executor ex, Options opts);  // starts the workers; connects lazily
@@ -122,11 +134,31 @@ class Pool {
       std::string sql, std::vector<Value> params,
       std::chrono::milliseconds deadline = std::chrono::seconds(5));
 
+  // Runs `body` on a worker inside one transaction: committed when it returns, rolled back
+  // when it throws (its exception reaches the caller unchanged) or when the deadline passes
+  // before the commit (errc::deadline_exceeded). The body runs on the worker thread and blocks
+  // there: it must own what it captures and touch nothing of the event loop. Statements are
+  // never retried inside a transaction; only opening the connection is, as for execute().
+  // The value the body returns is handed to the awaiting coroutine.
+  template <class Body>
+  boost::asio::awaitable<std::invoke_result_t<Body&, Transaction&>> transaction(
+      Body body, std::chrono::milliseconds deadline = std::chrono::seconds(5)) {
+    using T = std::invoke_result_t<Body&, Transaction&>;
+    auto out = std::make_shared<std::optional<T>>();
+    auto op = run_transaction(
+        [out, body = std::move(body)](Transaction& tx) mutable { out->emplace(body(tx)); },
+        deadline);
+    co_await std::move(op);
+    co_return std::move(**out);
+  }
+
   size_t queued() const;  // jobs waiting for a worker
   PoolStats stats() const;
   const Options& options() const;
 
  private:
+  boost::asio::awaitable<void> run_transaction(std::function<void(Transaction&)> body,
+                                               std::chrono::milliseconds deadline);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

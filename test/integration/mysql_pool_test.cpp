@@ -298,6 +298,69 @@ TEST_F(MySqlPoolTest, sql_errors_carry_the_server_code) {
   EXPECT_EQ(pool.stats().reconnects, 0u);
 }
 
+// A transaction commits every statement when its body returns, and its value reaches the
+// caller; a body that throws (its own exception or a server error) leaves nothing behind.
+TEST_F(MySqlPoolTest, transaction_commits_or_rolls_back_whole) {
+  Pool pool(ioc_.get_executor(), options(1));
+  reset_table(pool, "txn");
+  auto ids = run(pool.transaction([](Transaction& tx) {
+    auto a = tx.execute("INSERT INTO txn (s) VALUES (?)", {std::string("a")});
+    auto b = tx.execute("INSERT INTO txn (s) VALUES (?)", {std::string("b")});
+    return std::vector<uint64_t>{a.insert_id, b.insert_id};
+  }));
+  ASSERT_EQ(ids.size(), 2u);
+  EXPECT_EQ(ids[1], ids[0] + 1);
+  EXPECT_EQ(exec(pool, "SELECT COUNT(*) FROM txn").rows.at(0).at(0), "2");
+
+  struct Refused : std::runtime_error {
+    using std::runtime_error::runtime_error;
+  };
+  EXPECT_THROW(run(pool.transaction([](Transaction& tx) -> int {
+                 tx.execute("INSERT INTO txn (s) VALUES (?)", {std::string("c")});
+                 throw Refused("not allowed");
+               })),
+               Refused);
+  try {
+    run(pool.transaction([](Transaction& tx) {
+      tx.execute("INSERT INTO txn (s) VALUES (?)", {std::string("d")});
+      tx.execute("INSERT INTO txn (s) VALUES (?)", {std::string("a")});  // duplicate key
+      return 0;
+    }));
+    ADD_FAILURE() << "expected the duplicate key error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), 1062u);
+  }
+  auto rows = exec(pool, "SELECT s FROM txn ORDER BY s");
+  ASSERT_EQ(rows.rows.size(), 2u) << "rolled back: neither 'c' nor 'd' stayed";
+  EXPECT_EQ(rows.rows[0][0], "a");
+  EXPECT_EQ(rows.rows[1][0], "b");
+  // The same connection (one worker) is back in autocommit: a plain insert persists.
+  exec(pool, "INSERT INTO txn (s) VALUES (?)", {std::string("e")});
+  Pool other(ioc_.get_executor(), options(1));
+  EXPECT_EQ(exec(other, "SELECT COUNT(*) FROM txn").rows.at(0).at(0), "3");
+}
+
+// A transaction whose deadline passes before its commit is rolled back, and the caller hears
+// deadline_exceeded.
+TEST_F(MySqlPoolTest, transaction_past_its_deadline_is_rolled_back) {
+  Pool pool(ioc_.get_executor(), options(1));
+  reset_table(pool, "txdl");
+  try {
+    run(pool.transaction(
+        [](Transaction& tx) {
+          tx.execute("INSERT INTO txdl (s) VALUES (?)", {std::string("late")});
+          tx.execute("SELECT SLEEP(0.4)");
+          return 0;
+        },
+        200ms));
+    ADD_FAILURE() << "expected deadline_exceeded";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), errc::deadline_exceeded);
+  }
+  // The worker finishes (rolls back) before it takes the next job.
+  EXPECT_EQ(exec(pool, "SELECT COUNT(*) FROM txdl").rows.at(0).at(0), "0");
+}
+
 TEST_F(MySqlPoolTest, queue_overflow_fails_fast) {
   Options o = options(1);
   o.max_queue = 1;
