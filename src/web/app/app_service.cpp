@@ -14,6 +14,7 @@
 #include "web/app/directory_api.hpp"
 #include "web/app/login.hpp"
 #include "web/app/org_api.hpp"
+#include "web/app/qun_api.hpp"
 #include "web/app/schema.hpp"
 #include "web/app/session_api.hpp"
 
@@ -48,6 +49,7 @@ AppService::AppService(asio::any_io_executor ex, AppConfig config, WebContext& w
   add_client_version_routes(*router_, ctx_);
   add_org_routes(*router_, ctx_);
   add_application_routes(*router_, ctx_);
+  add_qun_routes(*router_, ctx_);
   web.extra_metrics = [this] { return metrics(); };
 }
 

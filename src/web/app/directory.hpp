@@ -62,6 +62,14 @@ class Directory {
   boost::asio::awaitable<std::vector<std::string>> org_members(std::string org_id);
   boost::asio::awaitable<std::vector<std::string>> tenant_members(std::string tenant_id);
 
+  // After a change to a qun or its members on this node: the next lookups read MySQL. (Other
+  // web nodes see the change when their entries expire, after [app] user.cache.)
+  void forget_qun(const std::string& qun_id) {
+    quns_.erase(qun_id);
+    members_.erase(qun_id);
+  }
+  void forget_user(const std::string& uid) { users_.erase(uid); }
+
   boost::asio::awaitable<void> set_password(std::string uid, std::string stored);
 
   mysql::Pool& db() { return db_; }

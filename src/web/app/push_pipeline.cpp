@@ -26,14 +26,6 @@ bool ends_with(std::string_view s, std::string_view tail) {
   return s.size() >= tail.size() && s.substr(s.size() - tail.size()) == tail;
 }
 
-// A message object's text without its closing brace, so that per-copy members can be
-// appended: "{...members" (or "{" for an empty object).
-std::string open_text(const json& base) {
-  std::string t = base.dump(-1, ' ', false, json::error_handler_t::replace);
-  t.pop_back();
-  return t;
-}
-
 }  // namespace
 
 std::optional<SessionSelector> SessionSelector::parse(const json& body) {
@@ -226,14 +218,33 @@ Deadline deadline_of(const AppContext& ctx, const HttpRequest& req) {
   return from + ctx.config.request_timeout;
 }
 
-namespace {}  // namespace
+std::string open_text(const json& base) {
+  std::string t = base.dump(-1, ' ', false, json::error_handler_t::replace);
+  t.pop_back();
+  return t;
+}
+
+Copy copy_for(const Name& name, const std::string& open_base, json extra, int64_t expire) {
+  extra["toUserKey"] = name.key();
+  extra["activeSessions"] = name.active;
+  std::string tail = extra.dump(-1, ' ', false, json::error_handler_t::replace);
+  std::string copy = open_base;
+  if (copy.size() > 1) copy += ',';
+  copy.append(tail, 1, std::string::npos);  // tail without its '{'
+  return Copy{name.key(), std::make_shared<const std::string>(std::move(copy)),
+              name.offline() ? expire : 0};
+}
+
+bool push_allowed(AppContext& ctx, const Caller& caller) {
+  return !caller.tenant || ctx.quotas->valid_push(caller.tenant->customer_id, caller.tenant->id);
+}
 
 asio::awaitable<PushOutcome> push_sessions(AppContext& ctx, json msg, std::string to,
                                            SessionSelector sel, int64_t expire,
                                            const Caller& caller, std::string push_type,
                                            Deadline deadline) {
   PushOutcome out;
-  if (caller.tenant && !ctx.quotas->valid_push(caller.tenant->customer_id, caller.tenant->id)) {
+  if (!push_allowed(ctx, caller)) {
     out.ret = kOverQuotaPush;
     co_return out;
   }
@@ -303,16 +314,19 @@ asio::awaitable<PushOutcome> push_sessions(AppContext& ctx, json msg, std::strin
       } else {
         extra["toUserName"] = name.user_id + "@user";
       }
-      extra["toUserKey"] = name.key();
-      extra["activeSessions"] = name.active;
-      std::string tail = extra.dump(-1, ' ', false, json::error_handler_t::replace);
-      std::string copy = *text;
-      if (copy.size() > 1) copy += ',';
-      copy.append(tail, 1, std::string::npos);  // tail without its '{'
-      copies.push_back(Copy{name.key(), std::make_shared<const std::string>(std::move(copy)),
-                            name.offline() ? expire : 0});
+      copies.push_back(copy_for(name, *text, std::move(extra), expire));
     }
   }
+  auto op = send_copies(ctx, std::move(copies), target_offline, std::move(upload), caller,
+                        std::move(push_type), deadline);
+  co_return co_await std::move(op);
+}
+
+asio::awaitable<PushOutcome> send_copies(AppContext& ctx, std::vector<Copy> copies,
+                                         std::string target_offline,
+                                         std::optional<FileUpload> upload, const Caller& caller,
+                                         std::string push_type, Deadline deadline) {
+  PushOutcome out;
   if (copies.size() > kMaxCopies) {
     out.ret = kTooLong;
     out.err_msg = "too many recipients";

@@ -83,6 +83,16 @@ std::optional<FileUpload> file_upload_of(const nlohmann::json& object_content);
 // database failure is logged and counted; it does not fail the push.
 boost::asio::awaitable<void> save_file_link(AppContext& ctx, FileUpload f, std::string sender);
 
+// A message object's text without its closing brace, so that per-copy members can be
+// appended: "{...members" (or "{" for an empty object).
+std::string open_text(const nlohmann::json& base);
+// The copy of `open_base` for `name`: `extra` plus toUserKey and activeSessions appended;
+// stored for `expire` seconds on an offline name, not stored on a session.
+Copy copy_for(const Name& name, const std::string& open_base, nlohmann::json extra, int64_t expire);
+// The push quota of the caller's tenant (spec 6) allows a push; callers without a tenant
+// always may.
+bool push_allowed(AppContext& ctx, const Caller& caller);
+
 // The outcome of push_sessions: `ret` of the first copy that failed (0 when none did), the mid
 // of the copy on the target's offline key, else of the first copy delivered; `err_msg` says why
 // nothing was pushed.
@@ -100,6 +110,15 @@ boost::asio::awaitable<PushOutcome> push_sessions(AppContext& ctx, nlohmann::jso
                                                   std::string to, SessionSelector sel,
                                                   int64_t expire, const Caller& caller,
                                                   std::string push_type, Deadline deadline);
+
+// The second half of push_sessions, for copies built by the caller (qun notices): the size
+// and count limits and the deadline checked before anything is sent, the file link saved, one
+// deliver(), the counters. `target_offline` is the key whose mid answers.
+boost::asio::awaitable<PushOutcome> send_copies(AppContext& ctx, std::vector<Copy> copies,
+                                                std::string target_offline,
+                                                std::optional<FileUpload> upload,
+                                                const Caller& caller, std::string push_type,
+                                                Deadline deadline);
 
 // The request's one deadline: [app] timeout from when it had been read.
 Deadline deadline_of(const AppContext& ctx, const HttpRequest& req);

@@ -1,0 +1,513 @@
+// create-qun, getQunMembers, updateQunTopic, addQunMember, delQunMember.
+#include "web/app/qun_api.hpp"
+
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "common/http_server.hpp"
+#include "web/app/envelope.hpp"
+#include "web/app/member_json.hpp"
+#include "web/app/qun_notices.hpp"
+#include "web/app/sql_row.hpp"
+
+namespace appmsg::web::app {
+
+namespace asio = boost::asio;
+using nlohmann::json;
+using std::chrono::milliseconds;
+
+namespace {
+
+constexpr int64_t kQunLimit = 100;     // max_member of a new qun (and of an older row's 0)
+constexpr size_t kMaxListed = 1000;    // entries of a memberList read at all
+constexpr size_t kMaxTopicChars = 45;  // qun.name is varchar(45)
+
+// A transaction body's refusal: rolled back, answered with `ret`.
+struct Refusal : std::runtime_error {
+  Refusal(int r, const std::string& msg) : std::runtime_error(msg), ret(r) {}
+  int ret;
+};
+
+std::string new_uuid() {  // version 4, lowercase
+  unsigned char b[16];
+  if (RAND_bytes(b, sizeof b) != 1) throw std::runtime_error("RAND_bytes failed");
+  b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);
+  b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  for (int i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
+    out += digits[b[i] >> 4];
+    out += digits[b[i] & 15];
+  }
+  return out;
+}
+
+size_t utf8_chars(const std::string& s) {
+  return static_cast<size_t>(std::count_if(
+      s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xc0) != 0x80; }));
+}
+
+milliseconds left_until(Deadline deadline) {
+  auto d = std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now());
+  return std::max(d, milliseconds(1));
+}
+
+bool contains(const std::vector<std::string>& v, const std::string& x) {
+  return std::find(v.begin(), v.end(), x) != v.end();
+}
+
+std::string nick_of(const User& u) {
+  return u.nickname.empty() ? u.name : u.nickname;
+}
+
+// The uids of a memberList [{uid, ...}], once each in their order; nullopt when malformed.
+std::optional<std::vector<std::string>> listed_uids(const json& list) {
+  std::vector<std::string> out;
+  std::set<std::string> seen;
+  for (auto& entry : list) {
+    const std::string* uid = entry.is_object() ? string_field(entry, "uid") : nullptr;
+    if (!uid || uid->empty()) return std::nullopt;
+    if (seen.insert(*uid).second) out.push_back(*uid);
+  }
+  return out;
+}
+
+// "3,01637037d6" -> "http://<weedfs>/3/01637037d6" (spec 1.7, qun member lists).
+std::string avatar_url(const AppContext& ctx, const std::string& fid) {
+  if (fid.empty()) return "";
+  std::string path = fid;
+  if (auto comma = path.find(','); comma != std::string::npos) path[comma] = '/';
+  return "http://" + ctx.config.weedfs + "/" + path;
+}
+
+ojson qun_json(const Qun& q) {
+  return ojson{{"id", q.id},
+               {"creatorId", q.creator_id},
+               {"creatorUserName", q.creator_id + "@user"},
+               {"name", q.name},
+               {"description", q.description},
+               {"maxMember", q.max_member},
+               {"avatar", q.avatar},
+               {"tenantId", q.tenant_id},
+               {"created", q.created},
+               {"updated", q.updated}};
+}
+
+asio::awaitable<ojson> member_list(AppContext& ctx, std::vector<std::string> uids) {
+  auto op = ctx.directory->users(uids);
+  auto users = co_await std::move(op);
+  ojson list = ojson::array();
+  for (auto& uid : uids) {
+    auto it = users.find(uid);
+    if (it == users.end()) continue;
+    ojson m = member_json(*it->second);
+    m["avatar"] = avatar_url(ctx, it->second->avatar);
+    list.push_back(std::move(m));
+  }
+  co_return list;
+}
+
+// The users of `uids` after checking each is a user of `tenant`; or the answer to send.
+asio::awaitable<std::variant<std::map<std::string, UserPtr>, Answer>> users_of_tenant(
+    AppContext& ctx, std::vector<std::string> uids, std::string tenant) {
+  auto op = ctx.directory->users(uids);
+  auto users = co_await std::move(op);
+  for (auto& uid : uids) {
+    auto it = users.find(uid);
+    if (it == users.end()) co_return Answer::error(kNotFound, "no such user: " + uid);
+    if (it->second->tenant_id != tenant) {
+      co_return Answer::error(kAuthErr, "not a user of the caller's tenant: " + uid);
+    }
+  }
+  co_return users;
+}
+
+std::vector<std::string> nicks(const std::map<std::string, UserPtr>& users,
+                               const std::vector<std::string>& uids) {
+  std::vector<std::string> out;
+  for (auto& uid : uids) {
+    auto it = users.find(uid);
+    out.push_back(it == users.end() ? uid : nick_of(*it->second));
+  }
+  return out;
+}
+
+// What every qun request starts with: the token's user, its tenant (which must exist) and the
+// qun named by `field` ("<qunId>@qun") when it is set.
+struct QunRequest {
+  AppRequest in;
+  Caller caller;
+  std::string qun_id;
+  QunPtr qun;
+};
+
+asio::awaitable<std::variant<QunRequest, Answer>> start(AppContext& ctx, const HttpRequest& req,
+                                                        const char* field, int unknown_qun) {
+  auto in = parse_json_request(req);
+  if (!in) co_return Answer::error(kParamErr, "request is not available");
+  QunRequest r{std::move(*in), {}, {}, {}};
+  if (field) {
+    const std::string* name = string_field(r.in.body, field);
+    if (!name) co_return Answer::error(kParamErr, std::string(field) + " is required");
+    auto [id, suffix] = split_name(*name);
+    if (suffix != "qun" || id.empty()) {
+      co_return Answer::error(kParamErr, std::string(field) + " must be <qunId>@qun");
+    }
+    r.qun_id = id;
+  }
+  auto u = user_of_token(ctx, r.in.base.token);
+  r.caller.user = co_await std::move(u);
+  if (!r.caller.user) co_return Answer::error(kAuthErr, kSessionTimeout);
+  r.caller.token = r.in.base.token;
+  r.caller.kind = r.in.base.kind();
+  auto t = tenant_of(ctx, r.caller.user->tenant_id);
+  r.caller.tenant = co_await std::move(t);
+  if (!r.caller.tenant) co_return Answer::error(kInternalErr, "the caller's tenant does not exist");
+  if (field) {
+    auto q = ctx.directory->qun(r.qun_id);
+    r.qun = co_await std::move(q);
+    if (!r.qun) co_return Answer::error(unknown_qun, "no such qun");
+  }
+  co_return r;
+}
+
+// A transaction's failure as an answer: a refusal as it is, a database error as `db_msg`.
+Answer failed(AppContext& ctx, std::exception_ptr e, const std::string& db_msg) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const Refusal& r) {
+    return Answer::error(r.ret, r.what());
+  } catch (const mysql::Error& err) {
+    note_store_failure(ctx, "qun change", err);
+    return Answer::error(kInternalErr, db_msg);
+  }
+}
+
+// Notices of a change that is saved: 65537 (spec 3.5) when one did not go out, with the cause.
+void note_notices(Answer& a, const PushOutcome& out) {
+  if (out.ret == kOk) return;
+  a.ret = kOverQuotaPush;
+  a.err_msg = "saved; a notice was not delivered (ret " + std::to_string(out.ret) +
+              (out.err_msg.empty() ? "" : ": " + out.err_msg) + ")";
+}
+
+// Member ids of a qun in join order, read inside a transaction.
+std::vector<std::string> members_in(mysql::Transaction& tx, const std::string& qun_id) {
+  auto r = tx.execute("SELECT user_id FROM qun_user WHERE qun_id = ? ORDER BY created, sort, id",
+                      {qun_id});
+  std::vector<std::string> out;
+  for (auto& row : r.rows) out.push_back(col(row, 0));
+  return out;
+}
+
+// Locks the qun row for the transaction; Refusal when it is gone.
+Row lock_qun(mysql::Transaction& tx, const std::string& qun_id) {
+  auto r = tx.execute("SELECT creator_id, max_member FROM qun WHERE id = ? FOR UPDATE", {qun_id});
+  if (r.rows.empty()) throw Refusal(kInternalErr, "no such qun");
+  return r.rows[0];
+}
+
+void insert_member(mysql::Transaction& tx, const std::string& qun_id, const std::string& uid,
+                   int64_t sort, int64_t role) {
+  tx.execute(
+      "INSERT IGNORE INTO qun_user (id, qun_id, user_id, sort, role, created, updated) "
+      "VALUES (UUID(), ?, ?, ?, ?, NOW(), NOW())",
+      {qun_id, uid, sort, role});
+}
+
+// ---- #18 create-qun ----
+
+asio::awaitable<Answer> create_qun(AppContext& ctx, const HttpRequest& req) {
+  auto s = start(ctx, req, nullptr, kInternalErr);
+  auto started = co_await std::move(s);
+  if (auto* a = std::get_if<Answer>(&started)) co_return *a;
+  auto& r = std::get<QunRequest>(started);
+  const User& me = *r.caller.user;
+  const std::string* topic = string_field(r.in.body, "topic");
+  const json* list = array_field(r.in.body, "memberList");
+  if (!topic || !list) co_return Answer::error(kParamErr, "topic and memberList are required");
+  if (utf8_chars(*topic) > kMaxTopicChars) co_return Answer::error(kTooLong, "topic is too long");
+  if (list->size() > kMaxListed) co_return Answer::error(kTooLong, "memberList is too long");
+  auto listed = listed_uids(*list);
+  if (!listed) co_return Answer::error(kParamErr, "memberList entries need a uid");
+  std::vector<std::string> members{me.id};  // the creator first
+  for (auto& uid : *listed)
+    if (uid != me.id) members.push_back(uid);
+  if (static_cast<int64_t>(members.size()) > kQunLimit) {
+    co_return Answer::error(kTooLong, "a qun has at most 100 members");
+  }
+  auto c = users_of_tenant(ctx, members, me.tenant_id);
+  auto checked = co_await std::move(c);
+  if (auto* a = std::get_if<Answer>(&checked)) co_return *a;
+  const auto deadline = deadline_of(ctx, req);
+  const std::string id = new_uuid();
+  try {
+    auto tx = ctx.db->transaction(
+        [id, name = *topic, tenant = me.tenant_id, members](mysql::Transaction& t) {
+          t.execute(
+              "INSERT INTO qun (id, creator_id, name, description, max_member, avatar, "
+              "tenant_id, created, updated) VALUES (?, ?, ?, '', ?, '', ?, NOW(), NOW())",
+              {id, members[0], name, kQunLimit, tenant});
+          for (size_t i = 0; i < members.size(); ++i) {
+            insert_member(t, id, members[i], static_cast<int64_t>(i), i == 0 ? 0 : 2);
+          }
+          return true;
+        },
+        left_until(deadline));
+    co_await std::move(tx);
+  } catch (...) {
+    co_return failed(ctx, std::current_exception(), "create qun failed");
+  }
+  ctx.directory->forget_qun(id);
+  // The creator hears it was created; the others that they were invited (a product choice:
+  // the original told only the creator).
+  std::vector<Notice> notices{{me.id, notice_text::created(*topic)}};
+  for (size_t i = 1; i < members.size(); ++i)
+    notices.push_back({members[i], notice_text::invited_you(nick_of(me))});
+  auto n = push_notices(ctx, id, *topic, std::move(notices), r.caller, deadline);
+  auto out = co_await std::move(n);
+  Answer a{out.ret, out.ret == kOk ? "" : out.err_msg, {}};
+  a.payload["ChatRoomName"] = id + "@qun";
+  a.payload["topic"] = *topic;
+  auto count = r.in.body.find("memberCount");
+  a.payload["memberCount"] = count != r.in.body.end() ? ojson(*count) : ojson(members.size());
+  auto m = member_list(ctx, members);
+  a.payload["memberList"] = co_await std::move(m);
+  co_return a;
+}
+
+// The answer of a qun read after a change: quninfo, memberList, memberCount.
+asio::awaitable<Answer> qun_answer(AppContext& ctx, std::string qun_id, Qun fallback) {
+  auto q = ctx.directory->qun(qun_id);
+  auto qun = co_await std::move(q);
+  auto ms = ctx.directory->qun_members(qun_id);
+  auto members = co_await std::move(ms);
+  Answer a;
+  a.payload["quninfo"] = qun_json(qun ? *qun : fallback);
+  auto m = member_list(ctx, qun ? *members : std::vector<std::string>{});
+  auto list = co_await std::move(m);
+  a.payload["memberList"] = list;
+  a.payload["memberCount"] = list.size();
+  co_return a;
+}
+
+// ---- #19 getQunMembers ----
+
+asio::awaitable<Answer> get_qun_members(AppContext& ctx, const HttpRequest& req) {
+  auto s = start(ctx, req, "userName", kNotFound);
+  auto started = co_await std::move(s);
+  if (auto* a = std::get_if<Answer>(&started)) co_return *a;
+  auto& r = std::get<QunRequest>(started);
+  auto ms = ctx.directory->qun_members(r.qun_id);
+  auto members = co_await std::move(ms);
+  if (!contains(*members, r.caller.user->id)) {
+    co_return Answer::error(kDeleteUser, "not a member of the qun");
+  }
+  auto op = qun_answer(ctx, r.qun_id, *r.qun);
+  co_return co_await std::move(op);
+}
+
+// ---- #20 updateQunTopic ----
+
+asio::awaitable<Answer> update_qun_topic(AppContext& ctx, const HttpRequest& req) {
+  auto s = start(ctx, req, "ChatRoomName", kInternalErr);
+  auto started = co_await std::move(s);
+  if (auto* a = std::get_if<Answer>(&started)) co_return *a;
+  auto& r = std::get<QunRequest>(started);
+  const User& me = *r.caller.user;
+  const std::string* topic = string_field(r.in.body, "topic");
+  if (!topic) co_return Answer::error(kParamErr, "topic is required");
+  if (utf8_chars(*topic) > kMaxTopicChars) co_return Answer::error(kTooLong, "topic is too long");
+  const auto deadline = deadline_of(ctx, req);
+  std::vector<std::string> members;
+  try {
+    auto tx = ctx.db->transaction(
+        [id = r.qun_id, me = me.id, name = *topic](mysql::Transaction& t) {
+          lock_qun(t, id);
+          auto members = members_in(t, id);
+          if (!contains(members, me)) throw Refusal(kDeleteUser, "not a member of the qun");
+          t.execute("UPDATE qun SET name = ?, updated = NOW() WHERE id = ?", {name, id});
+          return members;
+        },
+        left_until(deadline));
+    members = co_await std::move(tx);
+  } catch (...) {
+    co_return failed(ctx, std::current_exception(), "update Qun Topic  faild");
+  }
+  ctx.directory->forget_qun(r.qun_id);
+  std::vector<Notice> notices;
+  for (auto& uid : members) {
+    notices.push_back({uid, uid == me.id ? notice_text::renamed_by_you(*topic)
+                                         : notice_text::renamed(nick_of(me), *topic)});
+  }
+  auto n = push_notices(ctx, r.qun_id, *topic, std::move(notices), r.caller, deadline);
+  auto out = co_await std::move(n);
+  Answer a{kOk, "update Qun Topic success", {}};
+  note_notices(a, out);
+  co_return a;
+}
+
+// ---- #21 addQunMember ----
+
+struct Added {
+  std::vector<std::string> before, added;
+};
+
+asio::awaitable<Answer> add_qun_member(AppContext& ctx, const HttpRequest& req) {
+  auto s = start(ctx, req, "ChatRoomName", kInternalErr);
+  auto started = co_await std::move(s);
+  if (auto* a = std::get_if<Answer>(&started)) co_return *a;
+  auto& r = std::get<QunRequest>(started);
+  const User& me = *r.caller.user;
+  const json* list = array_field(r.in.body, "memberList");
+  if (!list) co_return Answer::error(kParamErr, "memberList is required");
+  if (list->size() > kMaxListed) co_return Answer::error(kTooLong, "memberList is too long");
+  auto listed = listed_uids(*list);
+  if (!listed) co_return Answer::error(kParamErr, "memberList entries need a uid");
+  auto c = users_of_tenant(ctx, *listed, me.tenant_id);
+  auto checked = co_await std::move(c);
+  if (auto* a = std::get_if<Answer>(&checked)) co_return *a;
+  const auto& users = std::get<0>(checked);
+  const auto deadline = deadline_of(ctx, req);
+  Added change;
+  try {
+    auto tx = ctx.db->transaction(
+        [id = r.qun_id, me = me.id, listed = *listed](mysql::Transaction& t) {
+          Row q = lock_qun(t, id);
+          const int64_t limit = num(q, 1) > 0 ? num(q, 1) : kQunLimit;
+          Added out{members_in(t, id), {}};
+          if (!contains(out.before, me)) throw Refusal(kDeleteUser, "not a member of the qun");
+          for (auto& uid : listed)
+            if (!contains(out.before, uid)) out.added.push_back(uid);
+          if (static_cast<int64_t>(out.before.size() + out.added.size()) > limit) {
+            throw Refusal(kTooLong, "a qun has at most " + std::to_string(limit) + " members");
+          }
+          auto sorts =
+              t.execute("SELECT IFNULL(MAX(sort), -1) FROM qun_user WHERE qun_id = ?", {id});
+          int64_t next = num(sorts.rows.at(0), 0) + 1;
+          for (auto& uid : out.added) insert_member(t, id, uid, next++, 2);
+          return out;
+        },
+        left_until(deadline));
+    change = co_await std::move(tx);
+  } catch (...) {
+    co_return failed(ctx, std::current_exception(), "add Qun Member faild");
+  }
+  ctx.directory->forget_qun(r.qun_id);
+  Answer a;
+  if (!change.added.empty()) {
+    const auto names = nicks(users, change.added);
+    std::vector<Notice> notices{{me.id, notice_text::you_invited(names)}};
+    for (auto& uid : change.added) notices.push_back({uid, notice_text::invited_you(nick_of(me))});
+    for (auto& uid : change.before)
+      if (uid != me.id) notices.push_back({uid, notice_text::invited(nick_of(me), names)});
+    auto n = push_notices(ctx, r.qun_id, r.qun->name, std::move(notices), r.caller, deadline);
+    auto out = co_await std::move(n);
+    note_notices(a, out);
+  }
+  auto op = qun_answer(ctx, r.qun_id, *r.qun);
+  Answer read = co_await std::move(op);
+  read.ret = a.ret;
+  read.err_msg = a.err_msg;
+  co_return read;
+}
+
+// ---- #22 delQunMember ----
+
+struct Removed {
+  std::vector<std::string> before, removed, remaining;
+};
+
+asio::awaitable<Answer> del_qun_member(AppContext& ctx, const HttpRequest& req) {
+  auto s = start(ctx, req, "ChatRoomName", kInternalErr);
+  auto started = co_await std::move(s);
+  if (auto* a = std::get_if<Answer>(&started)) co_return *a;
+  auto& r = std::get<QunRequest>(started);
+  const User& me = *r.caller.user;
+  const json* list = array_field(r.in.body, "memberList");
+  if (!list) co_return Answer::error(kParamErr, "memberList is required");
+  if (list->size() > kMaxListed) co_return Answer::error(kTooLong, "memberList is too long");
+  auto listed = listed_uids(*list);
+  if (!listed || listed->empty())
+    co_return Answer::error(kParamErr, "memberList entries need a uid");
+  const bool leave = listed->size() == 1 && (*listed)[0] == me.id;
+  const auto deadline = deadline_of(ctx, req);
+  Removed change;
+  try {
+    auto tx = ctx.db->transaction(
+        [id = r.qun_id, me = me.id, listed = *listed, leave](mysql::Transaction& t) {
+          Row q = lock_qun(t, id);
+          const std::string creator = col(q, 0);
+          Removed out{members_in(t, id), {}, {}};
+          if (!contains(out.before, me)) throw Refusal(kDeleteUser, "not a member of the qun");
+          if (!leave && creator != me) {
+            throw Refusal(kInternalErr, "delete Qun Member faild,only qun creater can delete");
+          }
+          for (auto& uid : out.before) {
+            (contains(listed, uid) ? out.removed : out.remaining).push_back(uid);
+          }
+          for (auto& uid : out.removed) {
+            t.execute("DELETE FROM qun_user WHERE qun_id = ? AND user_id = ?", {id, uid});
+          }
+          if (out.remaining.empty()) {
+            t.execute("DELETE FROM qun WHERE id = ?", {id});  // the last member left
+          } else if (contains(out.removed, creator)) {        // the longest-standing one owns it
+            t.execute("UPDATE qun SET creator_id = ?, updated = NOW() WHERE id = ?",
+                      {out.remaining[0], id});
+            t.execute("UPDATE qun_user SET role = 0 WHERE qun_id = ? AND user_id = ?",
+                      {id, out.remaining[0]});
+          }
+          return out;
+        },
+        left_until(deadline));
+    change = co_await std::move(tx);
+  } catch (...) {
+    co_return failed(ctx, std::current_exception(), "delete Qun Member faild");
+  }
+  ctx.directory->forget_qun(r.qun_id);
+  Answer a;
+  if (!change.removed.empty()) {
+    auto u = ctx.directory->users(change.removed);
+    auto users = co_await std::move(u);
+    const auto names = nicks(users, change.removed);
+    const std::string nick = nick_of(me);
+    const bool left = change.removed.size() == 1 && change.removed[0] == me.id;
+    std::vector<Notice> notices;
+    for (auto& uid : change.removed) {
+      notices.push_back(
+          {uid, uid == me.id ? notice_text::you_left() : notice_text::removed_you(nick)});
+    }
+    for (auto& uid : change.remaining) {
+      if (left) {
+        notices.push_back({uid, notice_text::left(nick)});
+      } else {
+        notices.push_back({uid, uid == me.id ? notice_text::you_removed(names)
+                                             : notice_text::removed(nick, names)});
+      }
+    }
+    auto n = push_notices(ctx, r.qun_id, r.qun->name, std::move(notices), r.caller, deadline);
+    auto out = co_await std::move(n);
+    note_notices(a, out);
+  }
+  auto op = qun_answer(ctx, r.qun_id, *r.qun);
+  Answer read = co_await std::move(op);
+  read.ret = a.ret;
+  read.err_msg = a.err_msg;
+  co_return read;
+}
+
+}  // namespace
+
+void add_qun_routes(HttpRouter& router, AppContext& ctx) {
+  add_app_route(router, ctx, "/app/client/device/create-qun", {"POST"}, create_qun);
+  add_app_route(router, ctx, "/app/client/device/getQunMembers", {"POST"}, get_qun_members);
+  add_app_route(router, ctx, "/app/client/device/updateQunTopic", {"POST"}, update_qun_topic);
+  add_app_route(router, ctx, "/app/client/device/addQunMember", {"POST"}, add_qun_member);
+  add_app_route(router, ctx, "/app/client/device/delQunMember", {"POST"}, del_qun_member);
+}
+
+}  // namespace appmsg::web::app
