@@ -17,6 +17,7 @@
 #include "web/app/qun_api.hpp"
 #include "web/app/schema.hpp"
 #include "web/app/session_api.hpp"
+#include "web/app/sync_api.hpp"
 
 namespace appmsg::web::app {
 
@@ -50,6 +51,7 @@ AppService::AppService(asio::any_io_executor ex, AppConfig config, WebContext& w
   add_org_routes(*router_, ctx_);
   add_application_routes(*router_, ctx_);
   add_qun_routes(*router_, ctx_);
+  add_sync_routes(*router_, ctx_);
   web.extra_metrics = [this] { return metrics(); };
 }
 

@@ -69,6 +69,7 @@ class Directory {
     members_.erase(qun_id);
   }
   void forget_user(const std::string& uid) { users_.erase(uid); }
+  void forget_tenant(const std::string& id) { tenants_.erase(id); }
 
   boost::asio::awaitable<void> set_password(std::string uid, std::string stored);
 

@@ -150,6 +150,18 @@ void count_api_call(AppContext& ctx, const HttpRequest& req, const Caller& calle
                              caller.user ? 0 : static_cast<int>(rng() % 10));
 }
 
+Answer answer_of_failure(AppContext& ctx, std::exception_ptr e, const std::string& db_msg) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const Refusal& r) {
+    return Answer::error(r.ret, r.what());
+  } catch (const mysql::Error& err) {
+    if (err.code() == 1406) return Answer::error(kTooLong, "a value is too long for its field");
+    note_store_failure(ctx, db_msg, err);
+    return Answer::error(kInternalErr, db_msg);
+  }
+}
+
 void note_store_failure(AppContext& ctx, const std::string& what, const std::exception& e) {
   ++ctx.stats.store_errors;
   auto now = std::chrono::steady_clock::now();

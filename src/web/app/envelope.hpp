@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
@@ -105,6 +106,17 @@ void count_api_call(AppContext& ctx, const HttpRequest& req, const Caller& calle
 // without a best-effort write): logged (at most one line a second) and counted in
 // appmsg_web_app_store_errors_total.
 void note_store_failure(AppContext& ctx, const std::string& what, const std::exception& e);
+
+// A refusal from inside a MySQL transaction body (mysql::Pool::transaction): the
+// transaction is rolled back and the caller answers `ret`.
+struct Refusal : std::runtime_error {
+  Refusal(int r, const std::string& msg) : std::runtime_error(msg), ret(r) {}
+  int ret;
+};
+// The answer to a failed transaction: a Refusal as it is; a value over its column's size
+// (MySQL 1406) 65532; any other MySQL failure 65535 with `db_msg` (noted as a store failure).
+// Other exceptions are rethrown.
+Answer answer_of_failure(AppContext& ctx, std::exception_ptr e, const std::string& db_msg);
 
 // Registers an /app route. JSON answers go out as application/json (no charset); the
 // handler's exceptions become 65535 (logged), its answer codes are counted per route.

@@ -16,13 +16,6 @@ namespace asio = boost::asio;
 
 namespace {
 
-// Counts a job on the hashing thread while it waits or runs.
-struct HashingJob {
-  explicit HashingJob(AppContext& c) : ctx(c) { ++ctx.hashing_jobs; }
-  ~HashingJob() { --ctx.hashing_jobs; }
-  AppContext& ctx;
-};
-
 // Checks the password off the event loop, and replaces an original plaintext (or a weaker
 // hash) by a hash of the current strength once it matched. nullopt: too many checks wait (a
 // login flood), answered 65535 at once instead of queueing without bound.

@@ -218,6 +218,12 @@ Deadline deadline_of(const AppContext& ctx, const HttpRequest& req) {
   return from + ctx.config.request_timeout;
 }
 
+std::chrono::milliseconds time_left(Deadline deadline) {
+  auto d = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
+                                                                 std::chrono::steady_clock::now());
+  return std::max(d, std::chrono::milliseconds(1));
+}
+
 std::string open_text(const json& base) {
   std::string t = base.dump(-1, ' ', false, json::error_handler_t::replace);
   t.pop_back();

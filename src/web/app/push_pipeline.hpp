@@ -122,5 +122,7 @@ boost::asio::awaitable<PushOutcome> send_copies(AppContext& ctx, std::vector<Cop
 
 // The request's one deadline: [app] timeout from when it had been read.
 Deadline deadline_of(const AppContext& ctx, const HttpRequest& req);
+// What is left of it (at least 1 ms), for a call that takes a duration.
+std::chrono::milliseconds time_left(Deadline deadline);
 
 }  // namespace appmsg::web::app

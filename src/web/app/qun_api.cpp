@@ -17,19 +17,12 @@ namespace appmsg::web::app {
 
 namespace asio = boost::asio;
 using nlohmann::json;
-using std::chrono::milliseconds;
 
 namespace {
 
 constexpr int64_t kQunLimit = 100;     // max_member of a new qun (and of an older row's 0)
 constexpr size_t kMaxListed = 1000;    // entries of a memberList read at all
 constexpr size_t kMaxTopicChars = 45;  // qun.name is varchar(45)
-
-// A transaction body's refusal: rolled back, answered with `ret`.
-struct Refusal : std::runtime_error {
-  Refusal(int r, const std::string& msg) : std::runtime_error(msg), ret(r) {}
-  int ret;
-};
 
 std::string new_uuid() {  // version 4, lowercase
   unsigned char b[16];
@@ -49,11 +42,6 @@ std::string new_uuid() {  // version 4, lowercase
 size_t utf8_chars(const std::string& s) {
   return static_cast<size_t>(std::count_if(
       s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xc0) != 0x80; }));
-}
-
-milliseconds left_until(Deadline deadline) {
-  auto d = std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now());
-  return std::max(d, milliseconds(1));
 }
 
 bool contains(const std::vector<std::string>& v, const std::string& x) {
@@ -175,18 +163,6 @@ asio::awaitable<std::variant<QunRequest, Answer>> start(AppContext& ctx, const H
   co_return r;
 }
 
-// A transaction's failure as an answer: a refusal as it is, a database error as `db_msg`.
-Answer failed(AppContext& ctx, std::exception_ptr e, const std::string& db_msg) {
-  try {
-    std::rethrow_exception(e);
-  } catch (const Refusal& r) {
-    return Answer::error(r.ret, r.what());
-  } catch (const mysql::Error& err) {
-    note_store_failure(ctx, "qun change", err);
-    return Answer::error(kInternalErr, db_msg);
-  }
-}
-
 // Notices of a change that is saved: 65537 (spec 3.5) when one did not go out, with the cause.
 void note_notices(Answer& a, const PushOutcome& out) {
   if (out.ret == kOk) return;
@@ -257,10 +233,10 @@ asio::awaitable<Answer> create_qun(AppContext& ctx, const HttpRequest& req) {
           }
           return true;
         },
-        left_until(deadline));
+        time_left(deadline));
     co_await std::move(tx);
   } catch (...) {
-    co_return failed(ctx, std::current_exception(), "create qun failed");
+    co_return answer_of_failure(ctx, std::current_exception(), "create qun failed");
   }
   ctx.directory->forget_qun(id);
   // The creator hears it was created; the others that they were invited (a product choice:
@@ -333,10 +309,10 @@ asio::awaitable<Answer> update_qun_topic(AppContext& ctx, const HttpRequest& req
           t.execute("UPDATE qun SET name = ?, updated = NOW() WHERE id = ?", {name, id});
           return members;
         },
-        left_until(deadline));
+        time_left(deadline));
     members = co_await std::move(tx);
   } catch (...) {
-    co_return failed(ctx, std::current_exception(), "update Qun Topic  faild");
+    co_return answer_of_failure(ctx, std::current_exception(), "update Qun Topic  faild");
   }
   ctx.directory->forget_qun(r.qun_id);
   std::vector<Notice> notices;
@@ -392,10 +368,10 @@ asio::awaitable<Answer> add_qun_member(AppContext& ctx, const HttpRequest& req) 
           for (auto& uid : out.added) insert_member(t, id, uid, next++, 2);
           return out;
         },
-        left_until(deadline));
+        time_left(deadline));
     change = co_await std::move(tx);
   } catch (...) {
-    co_return failed(ctx, std::current_exception(), "add Qun Member faild");
+    co_return answer_of_failure(ctx, std::current_exception(), "add Qun Member faild");
   }
   ctx.directory->forget_qun(r.qun_id);
   Answer a;
@@ -463,10 +439,10 @@ asio::awaitable<Answer> del_qun_member(AppContext& ctx, const HttpRequest& req) 
           }
           return out;
         },
-        left_until(deadline));
+        time_left(deadline));
     change = co_await std::move(tx);
   } catch (...) {
-    co_return failed(ctx, std::current_exception(), "delete Qun Member faild");
+    co_return answer_of_failure(ctx, std::current_exception(), "delete Qun Member faild");
   }
   ctx.directory->forget_qun(r.qun_id);
   Answer a;

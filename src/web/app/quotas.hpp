@@ -48,6 +48,12 @@ class Quotas {
   void count_api_call(const Counted& who, const std::string& api_name, int sharding);
   void count_push(const Counted& who, const std::string& push_type, int64_t n);
 
+  // A quota row written by app/syncQuota: in force at once, not at the next reload.
+  void set(const std::string& customer, const std::string& tenant, const std::string& api_name,
+           const std::string& type, const std::string& value) {
+    quota_[Key4{customer, tenant, api_name, type}] = value;
+  }
+
   uint64_t errors() const { return errors_; }  // reloads and counter writes that failed
 
  private:

@@ -7,6 +7,8 @@
 #include "common/config.hpp"
 #include "common/session_keys.hpp"
 #include "web/app/app_config.hpp"
+#include "web/app/org_location.hpp"
+#include "web/app/qun_notices.hpp"
 #include "web/app/password.hpp"
 #include "web/app/push_pipeline.hpp"
 #include "web/app/tokens.hpp"
@@ -134,4 +136,44 @@ TEST(AppConfig, DefaultsAndRefusals) {
 }
 
 }  // namespace
+
+TEST(OrgLocation, ChildrenCountInBase36PastTheGreatestSibling) {
+  EXPECT_EQ(next_location("", {}), "00");
+  EXPECT_EQ(next_location("0a", {}), "0a00");
+  EXPECT_EQ(next_location("", {"00", "03", "01"}), "04");
+  EXPECT_EQ(next_location("", {"09"}), "0a");
+  EXPECT_EQ(next_location("", {"0z"}), "10");
+  EXPECT_EQ(next_location("00", {"0009", "00z0"}), "00z1");
+}
+
+TEST(OrgLocation, PastZzTakesAFreeCodeAndMalformedSiblingsAreIgnored) {
+  EXPECT_EQ(next_location("", {"zz", "00"}), "01");
+  EXPECT_EQ(next_location("", {"zz", "00", "01", "03"}), "02");
+  std::vector<std::string> all;
+  for (int i = 0; i < 36 * 36; ++i) {
+    const char* a = "0123456789abcdefghijklmnopqrstuvwxyz";
+    all.push_back(std::string{a[i / 36], a[i % 36]});
+  }
+  EXPECT_EQ(next_location("", all), std::nullopt);
+  // Shorter than two characters, of another parent, or off the alphabet: not siblings' codes.
+  EXPECT_EQ(next_location("", {"0", "", "A1", "0_", "0000"}), "00");
+  EXPECT_EQ(next_location("01", {"0205", "0103"}), "0104");
+  EXPECT_EQ(code_under("01", "0103"), "03");
+  EXPECT_EQ(code_under("01", "01"), std::nullopt);
+}
+
+TEST(QunNotices, TheOriginalTemplates) {
+  using namespace notice_text;
+  EXPECT_EQ(created("T"), "您创建了群\"T\"");
+  EXPECT_EQ(renamed_by_you("N"), "您修改了群名为\"N\"");
+  EXPECT_EQ(renamed("Bob", "N"), "Bob修改了群名为\"N\"");
+  EXPECT_EQ(you_invited({"A", "B"}), "您邀请A、B等2人加入了群聊");
+  EXPECT_EQ(invited_you("Bob"), "您被Bob邀请加入群聊");
+  EXPECT_EQ(invited("Bob", {"A"}), "Bob邀请A等1人加入了群聊");
+  EXPECT_EQ(left("Bob"), "Bob退出了群聊");
+  EXPECT_EQ(you_left(), "您退出了群聊");
+  EXPECT_EQ(you_removed({"A", "B"}), "您将A、B移出了群聊");
+  EXPECT_EQ(removed("Bob", {"A"}), "Bob将A移除了群聊");
+  EXPECT_EQ(removed_you("Bob"), "您被Bob移出了群聊");
+}
 }  // namespace appmsg::web::app
