@@ -526,7 +526,8 @@ std::string TestCluster::config_text(const Daemon& d) const {
     if (with_app_) {
       text += "\n[redis]\nketama.base 255\n\n" + redis_source +
               "\n[token]\nexpire 3600\n\n[msg]\nexpire 604800\n\n[presence]\nttl 9s\n\n"
-              "[app]\nquota.reload 1s\nstats.flush 200ms\npassword.iterations 10000\n";
+              "[app]\nquota.reload 1s\nstats.flush 200ms\npassword.iterations 10000\n"
+              "view.dir " APPMSG_SOURCE_DIR "/view\nstatic.dir " APPMSG_SOURCE_DIR "/static\n";
     }
   }
   return text;

@@ -48,6 +48,15 @@ AppConfig AppConfig::load(const Config& web, const Config& db) {
   o.max_body_bytes =
       static_cast<size_t>(web.get_size("app", "body.max", static_cast<int64_t>(o.max_body_bytes)));
   if (o.max_body_bytes < 4096) web.fail("app", "body.max", "must be at least 4KB");
+  o.view_dir = web.get_string("app", "view.dir", o.view_dir);
+  o.static_dir = web.get_string("app", "static.dir", o.static_dir);
+  o.qr_contact = web.get_bool("app", "qr.contact", o.qr_contact);
+  o.file_expiry_every = seconds_of(web, "app", "filelink.interval", o.file_expiry_every);
+  if (o.file_expiry_every.count() <= 0) web.fail("app", "filelink.interval", "must be positive");
+  o.file_expiry_batch =
+      static_cast<size_t>(web.get_positive("app", "filelink.batch", int64_t{500}));
+  o.session_purge_every = seconds_of(web, "app", "session.purge", o.session_purge_every);
+  if (o.session_purge_every.count() <= 0) web.fail("app", "session.purge", "must be positive");
 
   o.db_url = db.get_string("base", "app.dbURL", "");
   o.db_max_idle = static_cast<int>(db.get_int("base", "app.dbMaxIdleConns", o.db_max_idle));

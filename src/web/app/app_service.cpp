@@ -14,9 +14,11 @@
 #include "web/app/directory_api.hpp"
 #include "web/app/login.hpp"
 #include "web/app/org_api.hpp"
+#include "web/app/qr_page.hpp"
 #include "web/app/qun_api.hpp"
 #include "web/app/schema.hpp"
 #include "web/app/session_api.hpp"
+#include "web/app/static_files.hpp"
 #include "web/app/sync_api.hpp"
 
 namespace appmsg::web::app {
@@ -52,6 +54,8 @@ AppService::AppService(asio::any_io_executor ex, AppConfig config, WebContext& w
   add_application_routes(*router_, ctx_);
   add_qun_routes(*router_, ctx_);
   add_sync_routes(*router_, ctx_);
+  add_qr_routes(*router_, ctx_);
+  add_static_routes(*router_, load_static_files(c.static_dir));
   web.extra_metrics = [this] { return metrics(); };
 }
 

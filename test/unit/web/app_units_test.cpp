@@ -1,16 +1,21 @@
 // Unit tests of the /app API's pure parts: password hashes, session keys, the session selector
 // and names, and the configuration read from an original web.conf + db.conf pair.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "common/config.hpp"
 #include "common/session_keys.hpp"
 #include "web/app/app_config.hpp"
 #include "web/app/org_location.hpp"
-#include "web/app/qun_notices.hpp"
 #include "web/app/password.hpp"
 #include "web/app/push_pipeline.hpp"
+#include "web/app/qr_page.hpp"
+#include "web/app/qun_notices.hpp"
+#include "web/app/static_files.hpp"
 #include "web/app/tokens.hpp"
 
 namespace appmsg::web::app {
@@ -175,5 +180,45 @@ TEST(QunNotices, TheOriginalTemplates) {
   EXPECT_EQ(you_removed({"A", "B"}), "您将A、B移出了群聊");
   EXPECT_EQ(removed("Bob", {"A"}), "Bob将A移除了群聊");
   EXPECT_EQ(removed_you("Bob"), "您被Bob移出了群聊");
+}
+
+TEST(QrPage, TemplatesEscapeEveryValueAndRefuseUnknownPlaceholders) {
+  EXPECT_EQ(html_escape("<script>alert('x')</script> & \"q\""),
+            "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;q&quot;");
+  EXPECT_EQ(render_template("<h1>{{a}}</h1><p>{{b}}{{a}}</p>", {{"a", "<b>"}, {"b", ""}}),
+            "<h1>&lt;b&gt;</h1><p>&lt;b&gt;</p>");
+  EXPECT_THROW(render_template("{{nope}}", {{"a", "1"}}), std::runtime_error);
+  EXPECT_THROW(render_template("x {{a", {{"a", "1"}}), std::runtime_error);
+  EXPECT_EQ(render_template("no placeholders", {}), "no placeholders");
+}
+
+TEST(QrPage, QrCodesAreSvgOfTheRightSize) {
+  // 56 bytes at level M: version 4, 33 modules, plus a quiet zone of 4 on each side.
+  std::string svg = qr_svg("http://127.0.0.1:8093/app/user/erweima?id=1001&x=01234567");
+  EXPECT_NE(svg.find("viewBox=\"0 0 41 41\""), std::string::npos) << svg.substr(0, 200);
+  EXPECT_NE(svg.find("M4,4h1v1h-1z"), std::string::npos) << "the finder pattern's corner";
+  EXPECT_EQ(svg.find("M0,0"), std::string::npos) << "the quiet zone is white";
+  EXPECT_THROW(qr_svg(std::string(4000, 'x')), std::runtime_error);
+}
+
+TEST(StaticFiles, OnlyRegularFilesInsideTheFolderAreServed) {
+  namespace fs = std::filesystem;
+  fs::path root = fs::temp_directory_path() / ("static-test-" + std::to_string(::getpid()));
+  fs::remove_all(root);
+  fs::create_directories(root / "css");
+  fs::create_directories(root / "empty");
+  std::ofstream(root / "css" / "user.css") << "body{}";
+  std::ofstream(root / "a.png") << "PNG";
+  std::ofstream(root.string() + "-secret.txt") << "outside";
+  fs::create_symlink(root.string() + "-secret.txt", root / "link.txt");
+  auto files = load_static_files(root.string());
+  fs::remove_all(root);
+  fs::remove(root.string() + "-secret.txt");
+  ASSERT_EQ(files.size(), 2u);
+  EXPECT_EQ(files.at("css/user.css").body, "body{}");
+  EXPECT_EQ(files.at("css/user.css").content_type, "text/css;charset=utf-8");
+  EXPECT_EQ(files.at("a.png").content_type, "image/png");
+  EXPECT_FALSE(files.count("link.txt")) << "a symbolic link out of the folder";
+  EXPECT_TRUE(load_static_files("/no/such/folder").empty());
 }
 }  // namespace appmsg::web::app
