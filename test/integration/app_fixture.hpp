@@ -105,6 +105,7 @@ class AppApiTest : public ::testing::Test {
   static void SetUpTestSuite() {
     try {
       auto c = std::make_unique<TestCluster>(binaries(), test::ConfigStyle::ours, true);
+      c->set_web_extra(web_extra_);
       c->start();
       c->sql(kFixture);
       // Web reads the quota rows at its next reload ([app] quota.reload 1s here).
@@ -218,6 +219,7 @@ class AppApiTest : public ::testing::Test {
     return out;
   }
 
+  static inline std::string web_extra_;  // for TestCluster::set_web_extra, set by a subclass
   static inline TestCluster* shared_ = nullptr;
   static inline std::string* setup_error_ = nullptr;
 };

@@ -529,6 +529,7 @@ std::string TestCluster::config_text(const Daemon& d) const {
               "[app]\nquota.reload 1s\nstats.flush 200ms\npassword.iterations 10000\n"
               "view.dir " APPMSG_SOURCE_DIR "/view\nstatic.dir " APPMSG_SOURCE_DIR "/static\n";
     }
+    text += web_extra_;
   }
   return text;
 }

@@ -143,6 +143,10 @@ class TestCluster {
   TestCluster(const TestCluster&) = delete;
   TestCluster& operator=(const TestCluster&) = delete;
 
+  // Text appended to web.conf (ours style), after its last section ([app] in app mode): keys
+  // of that section, then any further sections. Set before start().
+  void set_web_extra(std::string text) { web_extra_ = std::move(text); }
+
   // Starts ZooKeeper, Redis, MariaDB (app mode) and every daemon, and waits until the cluster
   // serves (see the top of this file). Throws std::runtime_error with the tail of the failing
   // daemon's log.
@@ -257,6 +261,7 @@ class TestCluster {
   ClusterBinaries bins_;
   ConfigStyle style_;
   bool with_app_;
+  std::string web_extra_;
   TempDir dir_;
   std::string db_conf_;  // app mode: <dir>/db.conf
   ZooKeeperServer zk_;

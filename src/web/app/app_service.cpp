@@ -41,6 +41,7 @@ AppService::AppService(asio::any_io_executor ex, AppConfig config, WebContext& w
   ctx_.tokens = tokens_.get();
   ctx_.sessions = sessions_.get();
   ctx_.quotas = quotas_.get();
+  jobs_ = std::make_unique<BackgroundJobs>(ex, ctx_);
   ctx_.hashing = &hashing_;
   router_ = std::make_shared<HttpRouter>();
   add_login_routes(*router_, ctx_);
@@ -71,6 +72,7 @@ asio::awaitable<void> AppService::start() {
   auto l = quotas_->load();
   co_await std::move(l);
   quotas_->start();
+  jobs_->start();
   HttpServerOptions o;
   o.name = "app";
   o.max_body_bytes = ctx_.config.max_body_bytes;
@@ -88,6 +90,7 @@ asio::awaitable<void> AppService::stop() {
     co_await std::move(s);
   }
   quotas_->stop();
+  jobs_->stop();
   auto f = quotas_->flush();
   co_await std::move(f);
   redis_->stop();

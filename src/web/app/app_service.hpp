@@ -15,6 +15,7 @@
 
 #include "common/http_server.hpp"
 #include "web/app/app_context.hpp"
+#include "web/app/background_jobs.hpp"
 
 namespace appmsg::web::app {
 
@@ -39,6 +40,7 @@ class AppService {
   std::unique_ptr<Tokens> tokens_;
   std::unique_ptr<SessionStore> sessions_;
   std::unique_ptr<Quotas> quotas_;
+  std::unique_ptr<BackgroundJobs> jobs_;
   std::shared_ptr<HttpRouter> router_;
   std::unique_ptr<HttpServer> server_;
   std::vector<std::string> addresses_;

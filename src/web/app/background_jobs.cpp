@@ -1,0 +1,166 @@
+// The file-link expiry and session purge loops.
+#include "web/app/background_jobs.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "common/http_client.hpp"
+#include "common/spawn.hpp"
+#include "web/app/envelope.hpp"
+#include "web/app/sql_row.hpp"
+
+namespace appmsg::web::app {
+
+namespace asio = boost::asio;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr int kMaxBatches = 20;         // per round of the file-link expiry
+constexpr int kMaxFailuresInARow = 3;   // then the round stops calling weedfs
+constexpr int64_t kSessionRows = 1000;  // per purge statement
+constexpr auto kWeedfsDeadline = 5s;    // one DELETE
+
+// weedfs's answer means the file is gone: no "error" string in its JSON, or 404.
+bool deleted(const HttpResponse& r) {
+  if (r.status == 404) return true;
+  if (r.status >= 500) return false;
+  auto j = nlohmann::json::parse(r.body, nullptr, false);
+  return !(j.is_object() && j.contains("error") && j["error"].is_string());
+}
+
+}  // namespace
+
+BackgroundJobs::BackgroundJobs(asio::any_io_executor ex, AppContext& ctx)
+    : ex_(ex), ctx_(ctx), file_timer_(ex), session_timer_(ex) {}
+
+void BackgroundJobs::start() {
+  spawn(ex_, file_loop(lifeline_.token()), "file-link expiry");
+  spawn(ex_, session_loop(lifeline_.token()), "session purge");
+}
+
+void BackgroundJobs::stop() {
+  stopped_ = true;
+  file_timer_.cancel();
+  session_timer_.cancel();
+}
+
+asio::awaitable<bool> BackgroundJobs::wait(asio::steady_timer& timer, std::chrono::seconds d,
+                                           std::shared_ptr<const bool> alive) {
+  timer.expires_after(d);
+  auto w = timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  co_await std::move(w);
+  co_return *alive && !stopped_;
+}
+
+asio::awaitable<void> BackgroundJobs::file_loop(std::shared_ptr<const bool> alive) {
+  while (true) {  // the first round one interval after start, as the original
+    auto w = wait(file_timer_, ctx_.config.file_expiry_every, alive);
+    if (!co_await std::move(w)) co_return;
+    try {
+      auto r = expire_file_links();
+      FileExpiryRound round = co_await std::move(r);
+      if (!*alive) co_return;
+      spdlog::info(
+          "web: file-link expiry: {} files deleted, {} failed, {} of other servers dropped",
+          round.deleted, round.failed, round.dropped);
+    } catch (const std::exception& e) {
+      if (!*alive) co_return;
+      note_store_failure(ctx_, "file-link expiry", e);
+    }
+  }
+}
+
+asio::awaitable<void> BackgroundJobs::session_loop(std::shared_ptr<const bool> alive) {
+  while (true) {
+    auto w = wait(session_timer_, ctx_.config.session_purge_every, alive);
+    if (!co_await std::move(w)) co_return;
+    try {
+      auto p = purge_sessions();
+      uint64_t n = co_await std::move(p);
+      if (!*alive) co_return;
+      if (n > 0) spdlog::info("web: session purge: {} rows older than 24 h deleted", n);
+    } catch (const std::exception& e) {
+      if (!*alive) co_return;
+      note_store_failure(ctx_, "session purge", e);
+    }
+  }
+}
+
+asio::awaitable<FileExpiryRound> BackgroundJobs::expire_file_links() {
+  auto alive = lifeline_.token();
+  FileExpiryRound round;
+  const std::string own = ctx_.config.weedfs + "/";
+  std::unique_ptr<HttpClient> weedfs;
+  if (!ctx_.config.weedfs.empty()) {
+    weedfs =
+        std::make_unique<HttpClient>(ex_, HttpClientOptions{ctx_.config.weedfs, 2, 8, 1 << 20});
+  }
+  int failures_in_a_row = 0;
+  std::string after_id;  // rows kept this round are skipped by the next batch
+  for (int batch = 0; batch < kMaxBatches && *alive && !stopped_; ++batch) {
+    auto q = ctx_.db->execute(
+        "SELECT id, file_url FROM file_link WHERE updated < NOW() - INTERVAL ? SECOND "
+        "AND id > ? ORDER BY id LIMIT ?",
+        {ctx_.config.msg_expire, after_id, static_cast<int64_t>(ctx_.config.file_expiry_batch)});
+    auto rows = co_await std::move(q);
+    if (!*alive || rows.rows.empty()) break;
+    std::vector<mysql::Value> gone;
+    for (auto& row : rows.rows) {
+      after_id = col(row, 0);
+      const std::string url = col(row, 1);
+      if (url.compare(0, own.size(), own) != 0 || !weedfs) {
+        gone.push_back(after_id);
+        ++round.dropped;
+        continue;
+      }
+      if (failures_in_a_row >= kMaxFailuresInARow || stopped_) {
+        ++round.failed;
+        continue;
+      }
+      bool ok = false;
+      try {
+        auto d = weedfs->request("DELETE", url.substr(own.size() - 1), "", {}, kWeedfsDeadline);
+        ok = deleted(co_await std::move(d));
+      } catch (const std::exception& e) {
+        spdlog::warn("web: file-link expiry: DELETE http://{}: {}", url, e.what());
+      }
+      if (!*alive) co_return round;
+      failures_in_a_row = ok ? 0 : failures_in_a_row + 1;
+      if (ok) {
+        gone.push_back(after_id);
+        ++round.deleted;
+      } else {
+        ++round.failed;
+      }
+    }
+    for (auto& id : gone) {
+      auto del = ctx_.db->execute("DELETE FROM file_link WHERE id = ?", {id});
+      co_await std::move(del);
+      if (!*alive) co_return round;
+    }
+    if (rows.rows.size() < ctx_.config.file_expiry_batch) break;
+  }
+  co_return round;
+}
+
+asio::awaitable<uint64_t> BackgroundJobs::purge_sessions() {
+  auto alive = lifeline_.token();
+  uint64_t total = 0;
+  for (int i = 0; i < kMaxBatches && *alive && !stopped_; ++i) {
+    auto op =
+        ctx_.db->execute("DELETE FROM session WHERE updated < NOW() - INTERVAL 24 HOUR LIMIT " +
+                             std::to_string(kSessionRows),
+                         {});
+    auto r = co_await std::move(op);
+    total += r.affected_rows;
+    if (r.affected_rows < static_cast<uint64_t>(kSessionRows)) break;
+  }
+  co_return total;
+}
+
+}  // namespace appmsg::web::app

@@ -1,0 +1,54 @@
+// The web node's periodic jobs of spec/app-api.md section 4 besides the quota reload (which
+// Quotas runs itself):
+//  - file-link expiry, every [app] filelink.interval (24 h): file_link rows not refreshed for
+//    [msg] expire seconds, in batches of [app] filelink.batch (at most 20 batches a round),
+//    oldest first. A file on the configured [weedfs] address gets `DELETE http://<file_url>`
+//    and its row goes once weedfs answers without an "error" (or 404: already gone); a failed
+//    row stays for the next round, and after 3 failures in a row the round stops calling that
+//    server. A row whose file_url names another server is dropped without a call: links come
+//    from users' messages, and the web node must not send requests wherever they point.
+//  - session purge, every [app] session.purge (10 min): rows of the original's `session`
+//    table not updated for 24 h, 1000 at a time (live sessions are kept in Redis, where they
+//    expire by themselves; this clears what an original deployment left behind).
+// Each round is logged with what it did; stop() ends the loops at their next wait, and a
+// round in progress stops at its next step.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <cstdint>
+
+#include "common/lifeline.hpp"
+#include "web/app/app_context.hpp"
+
+namespace appmsg::web::app {
+
+struct FileExpiryRound {
+  uint64_t deleted = 0, failed = 0, dropped = 0;  // dropped: rows of another server
+};
+
+class BackgroundJobs {
+ public:
+  BackgroundJobs(boost::asio::any_io_executor ex, AppContext& ctx);
+  void start();
+  void stop();
+
+  // One round of each job (also run by the loops). Throw on a MySQL failure.
+  boost::asio::awaitable<FileExpiryRound> expire_file_links();
+  boost::asio::awaitable<uint64_t> purge_sessions();
+
+ private:
+  boost::asio::awaitable<void> file_loop(std::shared_ptr<const bool> alive);
+  boost::asio::awaitable<void> session_loop(std::shared_ptr<const bool> alive);
+  boost::asio::awaitable<bool> wait(boost::asio::steady_timer& timer, std::chrono::seconds d,
+                                    std::shared_ptr<const bool> alive);
+
+  boost::asio::any_io_executor ex_;
+  AppContext& ctx_;
+  boost::asio::steady_timer file_timer_, session_timer_;
+  bool stopped_ = false;
+  Lifeline lifeline_;
+};
+
+}  // namespace appmsg::web::app
