@@ -8,7 +8,7 @@ BUILD=${BUILD:-build-bench}
 if [[ ! -f $BUILD/CMakeCache.txt ]]; then
   cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DAPPMSG_TESTS=OFF >/dev/null
 fi
-cmake --build "$BUILD" --target appmsg-comet appmsg-message appmsg-web web_bench app_bench >/dev/null
+cmake --build "$BUILD" --target appmsg-comet appmsg-message appmsg-web web_bench app_bench app_read_bench >/dev/null
 tmp=$(mktemp -d /tmp/appmsg-web-bench.XXXXXX)
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 export CLUSTER_VAR=$tmp CLUSTER_NO_BUILD=1 CLUSTER_BIN=$ROOT/$BUILD/src
