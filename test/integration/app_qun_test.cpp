@@ -120,6 +120,11 @@ TEST_F(AppQunTest, CreateQunRefusesBadListsForeignUsersAndOverTheLimitAndWritesN
   EXPECT_EQ(ret(create_with(json::array({{{"nickName", "no uid"}}}))), 65534);
   EXPECT_EQ(ret(create_with(json::array({"u2"}))), 65534);
   EXPECT_EQ(ret(create_with(members({"u2"}), 5)), 65534) << "topic must be a string";
+  EXPECT_EQ(ret(post("device/create-qun", {{"baseRequest", base(t1)},
+                                           {"topic", "T"},
+                                           {"memberCount", "zzz"},
+                                           {"memberList", members({"u2"})}})),
+            65534);
   EXPECT_EQ(ret(create_with(members({"u2"}), std::string(46, 'x'))), 65532);
   EXPECT_EQ(ret(post("device/create-qun", {{"baseRequest", base(t1)}, {"topic", "T"}})), 65534);
   EXPECT_EQ(ret(post("device/create-qun", {{"baseRequest", base("u1_nope")},

@@ -87,6 +87,8 @@ TEST_F(AppSyncTest, SyncOrgComputesLocationsAndRewritesAMovedSubtree) {
   EXPECT_EQ(location("s9"), "00");
   EXPECT_EQ(ret(org(kAppToken, "s9", "", "t1")), 65533);
   EXPECT_EQ(ret(org(kAppToken, "s1c", "s9", "t1")), 65533) << "a parent of another tenant";
+  EXPECT_EQ(ret(org(kAppToken, "s1d", "no-such-parent")), 65531) << "parents are synced first";
+  EXPECT_EQ(sql1("SELECT COUNT(*) FROM org WHERE id IN ('s1c','s1d')"), "0");
   EXPECT_EQ(sql1("SELECT tenant_id FROM org WHERE id='s9'"), "t9");
   // Bad input.
   EXPECT_EQ(ret(sync("syncOrg", kAppToken, "org", {{"name", "no id"}, {"tenantId", "t1"}})), 65534);
@@ -178,6 +180,17 @@ TEST_F(AppSyncTest, SyncTenantAndSyncQuotaAreInForceAtOnce) {
   EXPECT_EQ(sql1("SELECT COUNT(*) FROM quota WHERE customer_id='c6' AND type='api_cnt'"), "1")
       << "upserted by its identity";
   EXPECT_EQ(ret(quota(kSystemToken, "bogus", "1")), 65534);
+  EXPECT_EQ(ret(quota(kSystemToken, "api_cnt", "lots")), 65534);
+  EXPECT_EQ(ret(quota(kSystemToken, "api_cnt", "-2")), 65534);
+  EXPECT_EQ(ret(quota(kSystemToken, "expire", "tomorrow")), 65534);
+  EXPECT_EQ(sql1("SELECT value FROM quota WHERE customer_id='c6' AND type='api_cnt'"), "0");
+
+  // A tenant's own application renames it but cannot move it to another customer (whose
+  // quotas would apply) nor change its status.
+  json own{
+      {"id", "t1"}, {"code", "acme"}, {"name", "Acme Corp"}, {"customerId", "c6"}, {"status", 0}};
+  ASSERT_EQ(ret(sync("syncTenant", kAppToken, "tennat", own)), 0);
+  EXPECT_EQ(sql1("SELECT CONCAT(customer_id, ' ', status) FROM tenant WHERE id='t1'"), "c1 1");
 }
 
 }  // namespace

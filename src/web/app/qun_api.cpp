@@ -210,6 +210,10 @@ asio::awaitable<Answer> create_qun(AppContext& ctx, const HttpRequest& req) {
   if (list->size() > kMaxListed) co_return Answer::error(kTooLong, "memberList is too long");
   auto listed = listed_uids(*list);
   if (!listed) co_return Answer::error(kParamErr, "memberList entries need a uid");
+  auto count = r.in.body.find("memberCount");
+  if (count != r.in.body.end() && !count->is_number()) {
+    co_return Answer::error(kParamErr, "memberCount must be a number");
+  }
   std::vector<std::string> members{me.id};  // the creator first
   for (auto& uid : *listed)
     if (uid != me.id) members.push_back(uid);
@@ -246,10 +250,10 @@ asio::awaitable<Answer> create_qun(AppContext& ctx, const HttpRequest& req) {
     notices.push_back({members[i], notice_text::invited_you(nick_of(me))});
   auto n = push_notices(ctx, id, *topic, std::move(notices), r.caller, deadline);
   auto out = co_await std::move(n);
-  Answer a{out.ret, out.ret == kOk ? "" : out.err_msg, {}};
+  Answer a;  // a notice that failed does not undo the qun: 65537, as the other qun routes
+  note_notices(a, out);
   a.payload["ChatRoomName"] = id + "@qun";
   a.payload["topic"] = *topic;
-  auto count = r.in.body.find("memberCount");
   a.payload["memberCount"] = count != r.in.body.end() ? ojson(*count) : ojson(members.size());
   auto m = member_list(ctx, members);
   a.payload["memberList"] = co_await std::move(m);

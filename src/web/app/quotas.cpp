@@ -40,6 +40,19 @@ std::optional<int64_t> integer(const std::string& s) {
 
 }  // namespace
 
+bool Quotas::valid_value(const std::string& type, const std::string& value) {
+  if (type == "expire") {
+    std::tm tm{};
+    const char* end = strptime(value.c_str(), "%Y/%m/%d %H:%M:%S", &tm);
+    return end && !*end;
+  }
+  if (type == "api_cnt" || type == "push_cnt") {
+    auto n = integer(value);
+    return n && *n >= -1;
+  }
+  return false;
+}
+
 Quotas::Quotas(asio::any_io_executor ex, mysql::Pool& db, std::chrono::seconds reload,
                std::chrono::milliseconds flush_every)
     : ex_(ex), db_(db), reload_(reload), flush_every_(flush_every), timer_(ex) {}

@@ -48,6 +48,9 @@ class Quotas {
   void count_api_call(const Counted& who, const std::string& api_name, int sharding);
   void count_push(const Counted& who, const std::string& push_type, int64_t n);
 
+  // A value a quota row of `type` may hold: a "YYYY/MM/DD HH:MM:SS" time for expire (past
+  // ones too: they close the API), an integer of at least -1 (unlimited) for the counts.
+  static bool valid_value(const std::string& type, const std::string& value);
   // A quota row written by app/syncQuota: in force at once, not at the next reload.
   void set(const std::string& customer, const std::string& tenant, const std::string& api_name,
            const std::string& type, const std::string& value) {

@@ -12,6 +12,7 @@
 #include "web/app/off_loop.hpp"
 #include "web/app/org_location.hpp"
 #include "web/app/push_pipeline.hpp"
+#include "web/app/quotas.hpp"
 #include "web/app/sql_row.hpp"
 
 namespace appmsg::web::app {
@@ -175,9 +176,10 @@ asio::awaitable<Answer> sync_org(AppContext& ctx, const HttpRequest& req) {
             throw Refusal(kAuthErr, "the org belongs to another tenant");
           }
           auto orgs = lock_orgs(t, tenant);
-          if (!parent.empty() && !orgs.count(parent)) {
+          if (!parent.empty() && !orgs.count(parent)) {  // sync parents first
             auto other = t.execute("SELECT 1 FROM org WHERE id = ?", {parent});
             if (!other.rows.empty()) throw Refusal(kAuthErr, "the parent is of another tenant");
+            throw Refusal(kNotFound, "no such parent org");
           }
           if (existing.rows.empty()) {
             const std::string loc = location_of_new_child(orgs, parent, id);
@@ -310,14 +312,17 @@ asio::awaitable<Answer> sync_tenant(AppContext& ctx, const HttpRequest& req) {
   if (!may_write(*r.app, (*f)["id"]))
     co_return Answer::error(kAuthErr, "not the application's tenant");
   auto fields = *f;
+  // The customer and the status decide the quotas: only a system application changes them
+  // (a tenant's own application keeps the stored ones).
+  const int64_t system = r.app->tenant_id.empty() ? 1 : 0;
   try {
     auto op = ctx.db->execute(
         "INSERT INTO tenant (id, code, name, customer_id, status, created, updated) "
         "VALUES (?, ?, ?, ?, ?, NOW(), NOW()) ON DUPLICATE KEY UPDATE code = VALUES(code), "
-        "name = VALUES(name), customer_id = VALUES(customer_id), status = VALUES(status), "
-        "updated = NOW()",
+        "name = VALUES(name), customer_id = IF(?, VALUES(customer_id), customer_id), "
+        "status = IF(?, VALUES(status), status), updated = NOW()",
         {fields["id"], fields["code"], fields["name"], fields["customerId"],
-         static_cast<int64_t>(*status)},
+         static_cast<int64_t>(*status), system, system},
         time_left(deadline_of(ctx, req)));
     co_await std::move(op);
   } catch (...) {
@@ -338,9 +343,10 @@ asio::awaitable<Answer> sync_quota(AppContext& ctx, const HttpRequest& req) {
   if (!f || (*f)["customerId"].empty() || (*f)["tenantId"].empty() || (*f)["type"].empty()) {
     co_return Answer::error(kParamErr, "quata {customerId, tenantId, apiName, type, value}");
   }
-  static const std::set<std::string> kTypes{"expire", "api_cnt", "push_cnt"};
-  if (!kTypes.count((*f)["type"])) {
-    co_return Answer::error(kParamErr, "quata.type is expire, api_cnt or push_cnt");
+  if (!Quotas::valid_value((*f)["type"], (*f)["value"])) {
+    co_return Answer::error(kParamErr,
+                            "quata.type is expire (value YYYY/MM/DD HH:MM:SS), api_cnt or "
+                            "push_cnt (value an integer, -1 for no limit)");
   }
   if (!r.app->tenant_id.empty()) {
     co_return Answer::error(kAuthErr, "quotas are set by a system application");
