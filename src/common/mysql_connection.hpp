@@ -129,6 +129,7 @@ class Connection {
   }
 
   Result run_in_transaction(const std::string& sql, const std::vector<Value>& params) {
+    if (!mysql_) throw Error(CR_SERVER_LOST, "mysql: the transaction's connection was dropped");
     try {
       MYSQL_STMT* st = statement(sql);
       return execute(st, params, {opts_.max_result_rows, opts_.max_result_bytes});
@@ -140,7 +141,10 @@ class Connection {
   }
 
   void end(bool commit) {
-    if (!mysql_) return;  // dropped: the server rolled back
+    if (!mysql_) {  // dropped: the server rolled back
+      if (commit) throw Error(CR_SERVER_LOST, "mysql: the transaction's connection was dropped");
+      return;
+    }
     bool ok = commit ? mysql_commit(mysql_) == 0 : mysql_rollback(mysql_) == 0;
     Error failure = ok ? Error(0, "") : mysql_error_of(mysql_);
     if (ok && mysql_autocommit(mysql_, 1) != 0) {

@@ -56,6 +56,10 @@ struct Call {
   asio::steady_timer timer;        // the call's deadline
   std::shared_ptr<Counters> counters;
   std::atomic<bool> done{false};  // flipped by whoever completes the call, once
+  // A transaction's worker takes the call over when it starts the body (1); the deadline
+  // timer may then no longer complete it (it would answer "failed" for a commit to come) and
+  // the worker enforces the deadline itself, between statements. 2: the timer got it first.
+  std::atomic<int> owner{0};
   Handler handler;
   asio::any_completion_executor handler_work;  // keeps the handler's executor busy meanwhile
 };
@@ -105,17 +109,26 @@ class WorkerTransaction final : public Transaction {
 };
 
 // Begin, body, commit; rollback on any exception, which is rethrown.
+// Begin, body, commit; rollback on any exception, which is rethrown. A deadlock (1213: the
+// server rolled the whole transaction back) is run again once while time is left.
 void run_transaction_job(Connection& conn, Job& job) {
-  conn.begin(job.due);
-  WorkerTransaction tx(conn, job.due);
-  try {
-    job.body(tx);
-    tx.check_deadline();
-  } catch (...) {
-    conn.end(false);
-    throw;
+  for (int attempt = 0;; ++attempt) {
+    conn.begin(job.due);
+    WorkerTransaction tx(conn, job.due);
+    try {
+      job.body(tx);
+      tx.check_deadline();
+    } catch (const Error& e) {
+      conn.end(false);
+      if (e.code() == ER_LOCK_DEADLOCK && attempt == 0 && Clock::now() < job.due) continue;
+      throw;
+    } catch (...) {
+      conn.end(false);
+      throw;
+    }
+    conn.end(true);
+    return;
   }
-  conn.end(true);
 }
 
 }  // namespace
@@ -142,6 +155,8 @@ struct Pool::Impl {
         }
         // The timer has completed (or will at once) a call whose deadline has passed.
         if (job.call->done.load() || Clock::now() >= job.due) continue;
+        int unowned = 0;
+        if (job.body && !job.call->owner.compare_exchange_strong(unowned, 1)) continue;
         std::exception_ptr error;
         Result result;
         try {
@@ -179,7 +194,8 @@ struct Pool::Impl {
     // Armed before the job is visible to the workers: afterwards only the executor touches it.
     call->timer.expires_at(due);
     call->timer.async_wait([call](boost::system::error_code ec) {
-      if (ec || call->done.load()) return;
+      int unowned = 0;
+      if (ec || call->done.load() || !call->owner.compare_exchange_strong(unowned, 2)) return;
       if (finish(
               call,
               std::make_exception_ptr(Error(errc::deadline_exceeded, "mysql: deadline exceeded")),

@@ -136,7 +136,10 @@ class Pool {
 
   // Runs `body` on a worker inside one transaction: committed when it returns, rolled back
   // when it throws (its exception reaches the caller unchanged) or when the deadline passes
-  // before the commit (errc::deadline_exceeded). The body runs on the worker thread and blocks
+  // before the commit (errc::deadline_exceeded). A deadlock (1213) runs it once more. Once the
+  // body has started, the caller hears the outcome itself, never a guess: the deadline is
+  // checked before each statement and before the commit, so the answer may come up to one
+  // statement (io_timeout) after it. The body runs on the worker thread and blocks
   // there: it must own what it captures and touch nothing of the event loop. Statements are
   // never retried inside a transaction; only opening the connection is, as for execute().
   // The value the body returns is handed to the awaiting coroutine.

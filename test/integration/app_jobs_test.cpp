@@ -91,29 +91,33 @@ TEST_F(AppJobsTest, ExpiredFileLinksAreDeletedOnWeedfsThenFromTheTable) {
   weedfs_->store("3,01aa");
   weedfs_->store("3,02bb");
   weedfs_->store("3,03cc");
-  weedfs_->store("3,05fresh");
-  // Five expired rows (over [msg] expire, 7 days, old): three stored files, one weedfs no
-  // longer has (404: gone already), one it fails to delete; one of another server; one fresh.
-  auto row = [&](const std::string& id, const std::string& url, const char* age) {
-    return "('" + id + "','u1','" + id + "','f.txt','" + url + "',1,NOW() - INTERVAL " + age +
-           ",NOW() - INTERVAL " + age + ")";
+  weedfs_->store("3,05ab");
+  // Expired rows (over [msg] expire, 7 days, old): three stored files, one weedfs no longer
+  // has (404: gone already), one it fails to delete, one of another server, one whose fid is
+  // not one (a user could aim the DELETE anywhere); and two fresh ones: fl7, and fl9 of
+  // another sender who sent fl1's file an hour ago (so that file is not deleted).
+  auto row = [&](const std::string& id, const std::string& fid, const char* age,
+                 std::string url = "") {
+    if (url.empty()) url = own + "/" + fid;
+    return "('" + id + "','" + id + "-sender','" + fid + "','f.txt','" + url +
+           "',1,NOW() - INTERVAL " + age + ",NOW() - INTERVAL " + age + ")";
   };
   cluster().sql(
       "INSERT INTO file_link (id,sender_id,file_id,file_name,file_url,size,created,updated) "
       "VALUES " +
-      row("fl1", own + "/3,01aa", "8 DAY") + "," + row("fl2", own + "/3,02bb", "30 DAY") + "," +
-      row("fl3", own + "/3,03cc", "8 DAY") + "," + row("fl4", own + "/3,04gone", "9 DAY") + "," +
-      row("fl5", own + "/3,bad1", "8 DAY") + "," + row("fl6", "10.9.9.9:8080/3,06xx", "8 DAY") +
-      "," + row("fl7", own + "/3,05fresh", "1 DAY") + ";");
+      row("fl1", "3,01aa", "8 DAY") + "," + row("fl2", "3,02bb", "30 DAY") + "," +
+      row("fl3", "3,03cc", "8 DAY") + "," + row("fl4", "3,04ee", "9 DAY") + "," +
+      row("fl5", "3,bad1", "8 DAY") + "," + row("fl6", "3,06ff", "8 DAY", "10.9.9.9:8080/3,06ff") +
+      "," + row("fl7", "3,05ab", "1 DAY") + "," +
+      row("fl8", "3,07a?x=1", "8 DAY", own + "/3,07a?x=1") + "," + row("fl9", "3,01aa", "1 HOUR") +
+      ";");
   const std::string left_over =
       "SELECT GROUP_CONCAT(id ORDER BY id) FROM file_link WHERE id LIKE 'fl%'";
-  ASSERT_TRUE(eventually([&] { return sql1(left_over) == "fl5,fl7"; }, 20s)) << sql1(left_over);
+  ASSERT_TRUE(eventually([&] { return sql1(left_over) == "fl5,fl7,fl9"; }, 20s)) << sql1(left_over);
   auto seen = weedfs_->requests();
   std::set<std::string> calls(seen.begin(), seen.end());
-  EXPECT_TRUE(calls.count("DELETE /3,01aa") && calls.count("DELETE /3,02bb") &&
-              calls.count("DELETE /3,03cc") && calls.count("DELETE /3,04gone") &&
-              calls.count("DELETE /3,bad1"));
-  EXPECT_FALSE(calls.count("DELETE /3,05fresh")) << "a fresh link is kept";
+  EXPECT_EQ(calls, (std::set<std::string>{"DELETE /3,02bb", "DELETE /3,03cc", "DELETE /3,04ee",
+                                          "DELETE /3,bad1"}));
   for (auto& c : seen) EXPECT_EQ(c.rfind("DELETE /3,", 0), 0u) << c;
   // The failing one is tried again at the next round, and kept.
   const size_t tries = std::count(seen.begin(), seen.end(), "DELETE /3,bad1");
@@ -124,7 +128,7 @@ TEST_F(AppJobsTest, ExpiredFileLinksAreDeletedOnWeedfsThenFromTheTable) {
                tries;
       },
       10s));
-  EXPECT_EQ(sql1(left_over), "fl5,fl7");
+  EXPECT_EQ(sql1(left_over), "fl5,fl7,fl9");
 }
 
 TEST_F(AppJobsTest, StaleSessionRowsOfTheOriginalArePurged) {

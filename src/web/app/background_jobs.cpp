@@ -3,10 +3,13 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <cctype>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <string_view>
 
 #include "common/http_client.hpp"
 #include "common/spawn.hpp"
@@ -25,12 +28,25 @@ constexpr int kMaxFailuresInARow = 3;   // then the round stops calling weedfs
 constexpr int64_t kSessionRows = 1000;  // per purge statement
 constexpr auto kWeedfsDeadline = 5s;    // one DELETE
 
-// weedfs's answer means the file is gone: no "error" string in its JSON, or 404.
+// weedfs's answer means the file is gone: a 2xx without an "error" string in its JSON, or 404.
 bool deleted(const HttpResponse& r) {
   if (r.status == 404) return true;
-  if (r.status >= 500) return false;
+  if (r.status < 200 || r.status >= 300) return false;
   auto j = nlohmann::json::parse(r.body, nullptr, false);
   return !(j.is_object() && j.contains("error") && j["error"].is_string());
+}
+
+// A weedfs file id: "<volume>,<hex key and cookie>".
+bool is_fid(const std::string& fid) {
+  auto comma = fid.find(',');
+  auto digits = [](std::string_view s, bool hex) {
+    return !s.empty() && std::all_of(s.begin(), s.end(), [hex](char c) {
+      return std::isdigit(static_cast<unsigned char>(c)) ||
+             (hex && std::isxdigit(static_cast<unsigned char>(c)));
+    });
+  };
+  return comma != std::string::npos && digits(std::string_view(fid).substr(0, comma), false) &&
+         digits(std::string_view(fid).substr(comma + 1), true);
 }
 
 }  // namespace
@@ -58,6 +74,10 @@ asio::awaitable<bool> BackgroundJobs::wait(asio::steady_timer& timer, std::chron
 }
 
 asio::awaitable<void> BackgroundJobs::file_loop(std::shared_ptr<const bool> alive) {
+  if (ctx_.config.weedfs.empty()) {
+    spdlog::info("web: no [weedfs] address: the file-link expiry does not run");
+    co_return;
+  }
   while (true) {  // the first round one interval after start, as the original
     auto w = wait(file_timer_, ctx_.config.file_expiry_every, alive);
     if (!co_await std::move(w)) co_return;
@@ -95,25 +115,27 @@ asio::awaitable<FileExpiryRound> BackgroundJobs::expire_file_links() {
   auto alive = lifeline_.token();
   FileExpiryRound round;
   const std::string own = ctx_.config.weedfs + "/";
-  std::unique_ptr<HttpClient> weedfs;
-  if (!ctx_.config.weedfs.empty()) {
-    weedfs =
-        std::make_unique<HttpClient>(ex_, HttpClientOptions{ctx_.config.weedfs, 2, 8, 1 << 20});
-  }
+  if (ctx_.config.weedfs.empty()) co_return round;
+  auto weedfs =
+      std::make_unique<HttpClient>(ex_, HttpClientOptions{ctx_.config.weedfs, 2, 8, 1 << 20});
   int failures_in_a_row = 0;
   std::string after_id;  // rows kept this round are skipped by the next batch
   for (int batch = 0; batch < kMaxBatches && *alive && !stopped_; ++batch) {
     auto q = ctx_.db->execute(
-        "SELECT id, file_url FROM file_link WHERE updated < NOW() - INTERVAL ? SECOND "
-        "AND id > ? ORDER BY id LIMIT ?",
-        {ctx_.config.msg_expire, after_id, static_cast<int64_t>(ctx_.config.file_expiry_batch)});
+        "SELECT a.id, a.file_id, a.file_url, EXISTS(SELECT 1 FROM file_link b WHERE "
+        "b.file_id = a.file_id AND b.id <> a.id AND b.updated >= NOW() - INTERVAL ? SECOND) "
+        "FROM file_link a WHERE a.updated < NOW() - INTERVAL ? SECOND AND a.id > ? "
+        "ORDER BY a.id LIMIT ?",
+        {ctx_.config.msg_expire, ctx_.config.msg_expire, after_id,
+         static_cast<int64_t>(ctx_.config.file_expiry_batch)});
     auto rows = co_await std::move(q);
     if (!*alive || rows.rows.empty()) break;
     std::vector<mysql::Value> gone;
     for (auto& row : rows.rows) {
       after_id = col(row, 0);
-      const std::string url = col(row, 1);
-      if (url.compare(0, own.size(), own) != 0 || !weedfs) {
+      const std::string fid = col(row, 1);
+      // Only the file the row names, on our weedfs, and only when nobody sent it since.
+      if (!is_fid(fid) || col(row, 2) != own + fid || num(row, 3) != 0) {
         gone.push_back(after_id);
         ++round.dropped;
         continue;
@@ -124,10 +146,10 @@ asio::awaitable<FileExpiryRound> BackgroundJobs::expire_file_links() {
       }
       bool ok = false;
       try {
-        auto d = weedfs->request("DELETE", url.substr(own.size() - 1), "", {}, kWeedfsDeadline);
+        auto d = weedfs->request("DELETE", "/" + fid, "", {}, kWeedfsDeadline);
         ok = deleted(co_await std::move(d));
       } catch (const std::exception& e) {
-        spdlog::warn("web: file-link expiry: DELETE http://{}: {}", url, e.what());
+        spdlog::warn("web: file-link expiry: DELETE http://{}{}: {}", own, fid, e.what());
       }
       if (!*alive) co_return round;
       failures_in_a_row = ok ? 0 : failures_in_a_row + 1;

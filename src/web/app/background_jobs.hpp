@@ -1,12 +1,14 @@
 // The web node's periodic jobs of spec/app-api.md section 4 besides the quota reload (which
 // Quotas runs itself):
-//  - file-link expiry, every [app] filelink.interval (24 h): file_link rows not refreshed for
-//    [msg] expire seconds, in batches of [app] filelink.batch (at most 20 batches a round),
-//    oldest first. A file on the configured [weedfs] address gets `DELETE http://<file_url>`
-//    and its row goes once weedfs answers without an "error" (or 404: already gone); a failed
-//    row stays for the next round, and after 3 failures in a row the round stops calling that
-//    server. A row whose file_url names another server is dropped without a call: links come
-//    from users' messages, and the web node must not send requests wherever they point.
+//  - file-link expiry, every [app] filelink.interval (24 h; not at all without a [weedfs]
+//    address): file_link rows not refreshed for [msg] expire seconds, in batches of [app]
+//    filelink.batch (at most 20 batches a round), in id order. The file gets `DELETE
+//    http://<weedfs>/<file_id>` and its row goes once weedfs answers 2xx without an "error" (or
+//    404: already gone); a failed row stays for the next round, and after 3 failures in a row
+//    the round stops calling weedfs. Links come from users' messages, so a row is dropped
+//    without a call unless its file_id is a weedfs fid and its file_url is exactly
+//    <weedfs>/<file_id>, and a file someone else sent since (a fresh row of the same file_id)
+//    is left alone.
 //  - session purge, every [app] session.purge (10 min): rows of the original's `session`
 //    table not updated for 24 h, 1000 at a time (live sessions are kept in Redis, where they
 //    expire by themselves; this clears what an original deployment left behind).

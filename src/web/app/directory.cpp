@@ -74,10 +74,11 @@ Directory::Directory(mysql::Pool& db, std::chrono::seconds user_ttl, std::chrono
 
 asio::awaitable<UserPtr> Directory::user(std::string id) {
   if (auto* hit = users_.find(id)) co_return *hit;
+  const uint64_t epoch = epoch_;  // a forget_* meanwhile: the result is not cached
   auto op = db_.execute(std::string("SELECT ") + kUserColumns + " FROM user WHERE id = ?", {id});
   auto r = co_await std::move(op);
   UserPtr u = r.rows.empty() ? nullptr : user_of(r.rows[0]);
-  users_.put(id, u);
+  if (epoch == epoch_) users_.put(id, u);
   co_return u;
 }
 
@@ -93,6 +94,7 @@ asio::awaitable<UserPtr> Directory::user_by_login(std::string login) {
 
 asio::awaitable<std::map<std::string, UserPtr>> Directory::users(std::vector<std::string> ids) {
   std::map<std::string, UserPtr> out;
+  const uint64_t epoch = epoch_;  // a forget_* meanwhile: the result is not cached
   std::vector<std::string> missing;
   for (auto& id : ids) {
     if (out.count(id)) continue;
@@ -117,7 +119,7 @@ asio::awaitable<std::map<std::string, UserPtr>> Directory::users(std::vector<std
     auto r = co_await std::move(op);
     for (auto& row : r.rows) {
       auto u = user_of(row);
-      users_.put(u->id, u);
+      if (epoch == epoch_) users_.put(u->id, u);
       out[u->id] = u;
     }
   }
@@ -148,6 +150,7 @@ asio::awaitable<AppPtr> Directory::app(std::string id) {
 
 asio::awaitable<TenantPtr> Directory::tenant(std::string id) {
   if (id.empty()) co_return nullptr;
+  const uint64_t epoch = epoch_;  // a forget_* meanwhile: the result is not cached
   if (auto* hit = tenants_.find(id)) co_return *hit;
   auto op = db_.execute(
       "SELECT id, code, name, status, IFNULL(customer_id, '') FROM tenant WHERE id = ?", {id});
@@ -162,12 +165,13 @@ asio::awaitable<TenantPtr> Directory::tenant(std::string id) {
     v->customer_id = col(r.rows[0], 4);
     t = v;
   }
-  tenants_.put(id, t);
+  if (epoch == epoch_) tenants_.put(id, t);
   co_return t;
 }
 
 asio::awaitable<QunPtr> Directory::qun(std::string id) {
   if (auto* hit = quns_.find(id)) co_return *hit;
+  const uint64_t epoch = epoch_;  // a forget_* meanwhile: the result is not cached
   auto op = db_.execute(
       "SELECT id, creator_id, name, description, max_member, avatar, IFNULL(tenant_id, ''), "
       "DATE_FORMAT(created, '%Y-%m-%dT%H:%i:%sZ'), DATE_FORMAT(updated, '%Y-%m-%dT%H:%i:%sZ') "
@@ -189,18 +193,19 @@ asio::awaitable<QunPtr> Directory::qun(std::string id) {
     v->updated = col(row, 8);
     q = v;
   }
-  quns_.put(id, q);
+  if (epoch == epoch_) quns_.put(id, q);
   co_return q;
 }
 
 asio::awaitable<std::shared_ptr<const std::vector<std::string>>> Directory::qun_members(
     std::string qun_id) {
   if (auto* hit = members_.find(qun_id)) co_return *hit;
+  const uint64_t epoch = epoch_;  // a forget_* meanwhile: the result is not cached
   auto op = db_.execute("SELECT user_id FROM qun_user WHERE qun_id = ? ORDER BY created, sort, id",
                         {qun_id});
   auto r = co_await std::move(op);
   auto members = std::make_shared<const std::vector<std::string>>(first_column(r));
-  members_.put(qun_id, members);
+  if (epoch == epoch_) members_.put(qun_id, members);
   co_return members;
 }
 

@@ -64,12 +64,20 @@ class Directory {
 
   // After a change to a qun or its members on this node: the next lookups read MySQL. (Other
   // web nodes see the change when their entries expire, after [app] user.cache.)
+  // A lookup that was waiting for MySQL meanwhile does not cache its (maybe older) result.
   void forget_qun(const std::string& qun_id) {
     quns_.erase(qun_id);
     members_.erase(qun_id);
+    ++epoch_;
   }
-  void forget_user(const std::string& uid) { users_.erase(uid); }
-  void forget_tenant(const std::string& id) { tenants_.erase(id); }
+  void forget_user(const std::string& uid) {
+    users_.erase(uid);
+    ++epoch_;
+  }
+  void forget_tenant(const std::string& id) {
+    tenants_.erase(id);
+    ++epoch_;
+  }
 
   boost::asio::awaitable<void> set_password(std::string uid, std::string stored);
 
@@ -82,6 +90,7 @@ class Directory {
   TtlCache<TenantPtr> tenants_;
   TtlCache<QunPtr> quns_;
   TtlCache<std::shared_ptr<const std::vector<std::string>>> members_;
+  uint64_t epoch_ = 0;  // bumped by every forget_*
 };
 
 }  // namespace appmsg::web::app

@@ -114,6 +114,13 @@ asio::awaitable<TenantPtr> tenant_of(AppContext& ctx, const std::string& tenant_
   co_return co_await std::move(t);
 }
 
+asio::awaitable<std::variant<AppPtr, Answer>> app_caller(AppContext& ctx, const AppRequest& in) {
+  auto op = ctx.directory->app_by_token(in.base.token);
+  auto app = co_await std::move(op);
+  if (!app) co_return Answer::error(kAuthErr, "auth failure");
+  co_return app;
+}
+
 asio::awaitable<std::optional<Answer>> api_call_gate(AppContext& ctx, const HttpRequest& req,
                                                      const AppRequest& in, Caller* caller,
                                                      bool login) {

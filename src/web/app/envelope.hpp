@@ -12,6 +12,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <variant>
 
 #include "common/http.hpp"
 #include "web/app/app_context.hpp"
@@ -90,6 +91,11 @@ struct Caller {
 // The user of a live token (its TTL is extended), or nullptr. Throws on Redis/MySQL failure.
 boost::asio::awaitable<UserPtr> user_of_token(AppContext& ctx, std::string token);
 boost::asio::awaitable<TenantPtr> tenant_of(AppContext& ctx, const std::string& tenant_id);
+
+// The calling application of an app-token route, or the answer to send (65533 "auth
+// failure").
+boost::asio::awaitable<std::variant<AppPtr, Answer>> app_caller(AppContext& ctx,
+                                                                const AppRequest& in);
 
 // The apiCallStat gate (spec 1.5): identifies the caller (login name, user token or app token
 // by deviceType) and checks the API-call quota. An answer to send instead of running the

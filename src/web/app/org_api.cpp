@@ -139,14 +139,6 @@ asio::awaitable<Answer> device_org_user_list(AppContext& ctx, const HttpRequest&
   co_return co_await std::move(op);
 }
 
-// The calling application (by token), or the answer to send.
-asio::awaitable<std::variant<AppPtr, Answer>> app_caller(AppContext& ctx, const AppRequest& in) {
-  auto op = ctx.directory->app_by_token(in.base.token);
-  auto app = co_await std::move(op);
-  if (!app) co_return Answer::error(kAuthErr, "auth failure");
-  co_return app;
-}
-
 bool app_may_touch(const Application& app, const std::string& tenant) {
   return app.tenant_id.empty() || app.tenant_id == tenant;
 }

@@ -10,6 +10,7 @@
 
 #include "common/http_server.hpp"
 #include "web/app/app_context.hpp"
+#include "web/app/envelope.hpp"
 
 namespace appmsg::web::app {
 
@@ -124,7 +125,8 @@ asio::awaitable<HttpResponse> erweima(AppContext& ctx, const HttpRequest& req) {
     auto u = ctx.directory->user(id);
     user = co_await std::move(u);
   } catch (const std::exception& e) {
-    co_return failure(std::string("the directory is unavailable: ") + e.what());
+    note_store_failure(ctx, "erweima", e);
+    co_return failure("the directory is unavailable");
   }
   if (!user) co_return not_found();
   HttpResponse r;
@@ -151,9 +153,11 @@ asio::awaitable<HttpResponse> erweima_qr(AppContext& ctx, const HttpRequest& req
     if (!co_await std::move(u)) co_return not_found();
     HttpResponse r;
     r.content_type = "image/svg+xml";
-    r.body = qr_svg(page_url(req, id));
-    r.headers.emplace_back("Cache-Control", "public, max-age=3600");
+    r.body = qr_svg(page_url(req, id));  // of the Host it was asked on: not cached
     co_return r;
+  } catch (const mysql::Error& e) {
+    note_store_failure(ctx, "erweima QR code", e);
+    co_return failure("the directory is unavailable");
   } catch (const std::exception& e) {
     co_return failure(e.what());
   }

@@ -52,13 +52,17 @@ std::string nick_of(const User& u) {
   return u.nickname.empty() ? u.name : u.nickname;
 }
 
-// The uids of a memberList [{uid, ...}], once each in their order; nullopt when malformed.
-std::optional<std::vector<std::string>> listed_uids(const json& list) {
+// The uids of the request's memberList [{uid, ...}], once each in their order; or the answer
+// to a missing, oversized or malformed list.
+std::variant<std::vector<std::string>, Answer> listed_uids(const json& body) {
+  const json* list = array_field(body, "memberList");
+  if (!list) return Answer::error(kParamErr, "memberList is required");
+  if (list->size() > kMaxListed) return Answer::error(kTooLong, "memberList is too long");
   std::vector<std::string> out;
   std::set<std::string> seen;
-  for (auto& entry : list) {
+  for (auto& entry : *list) {
     const std::string* uid = entry.is_object() ? string_field(entry, "uid") : nullptr;
-    if (!uid || uid->empty()) return std::nullopt;
+    if (!uid || uid->empty()) return Answer::error(kParamErr, "memberList entries need a uid");
     if (seen.insert(*uid).second) out.push_back(*uid);
   }
   return out;
@@ -204,12 +208,11 @@ asio::awaitable<Answer> create_qun(AppContext& ctx, const HttpRequest& req) {
   auto& r = std::get<QunRequest>(started);
   const User& me = *r.caller.user;
   const std::string* topic = string_field(r.in.body, "topic");
-  const json* list = array_field(r.in.body, "memberList");
-  if (!topic || !list) co_return Answer::error(kParamErr, "topic and memberList are required");
+  if (!topic) co_return Answer::error(kParamErr, "topic is required");
   if (utf8_chars(*topic) > kMaxTopicChars) co_return Answer::error(kTooLong, "topic is too long");
-  if (list->size() > kMaxListed) co_return Answer::error(kTooLong, "memberList is too long");
-  auto listed = listed_uids(*list);
-  if (!listed) co_return Answer::error(kParamErr, "memberList entries need a uid");
+  auto l = listed_uids(r.in.body);
+  if (auto* a = std::get_if<Answer>(&l)) co_return *a;
+  const auto* listed = &std::get<0>(l);
   auto count = r.in.body.find("memberCount");
   if (count != r.in.body.end() && !count->is_number()) {
     co_return Answer::error(kParamErr, "memberCount must be a number");
@@ -260,13 +263,15 @@ asio::awaitable<Answer> create_qun(AppContext& ctx, const HttpRequest& req) {
   co_return a;
 }
 
-// The answer of a qun read after a change: quninfo, memberList, memberCount.
-asio::awaitable<Answer> qun_answer(AppContext& ctx, std::string qun_id, Qun fallback) {
+// The answer of a qun read (after a change: with the change's ret and errMsg): quninfo,
+// memberList, memberCount.
+asio::awaitable<Answer> qun_answer(AppContext& ctx, std::string qun_id, Qun fallback,
+                                   Answer status = {}) {
   auto q = ctx.directory->qun(qun_id);
   auto qun = co_await std::move(q);
   auto ms = ctx.directory->qun_members(qun_id);
   auto members = co_await std::move(ms);
-  Answer a;
+  Answer a{status.ret, status.err_msg, {}};
   a.payload["quninfo"] = qun_json(qun ? *qun : fallback);
   auto m = member_list(ctx, qun ? *members : std::vector<std::string>{});
   auto list = co_await std::move(m);
@@ -343,11 +348,9 @@ asio::awaitable<Answer> add_qun_member(AppContext& ctx, const HttpRequest& req) 
   if (auto* a = std::get_if<Answer>(&started)) co_return *a;
   auto& r = std::get<QunRequest>(started);
   const User& me = *r.caller.user;
-  const json* list = array_field(r.in.body, "memberList");
-  if (!list) co_return Answer::error(kParamErr, "memberList is required");
-  if (list->size() > kMaxListed) co_return Answer::error(kTooLong, "memberList is too long");
-  auto listed = listed_uids(*list);
-  if (!listed) co_return Answer::error(kParamErr, "memberList entries need a uid");
+  auto l = listed_uids(r.in.body);
+  if (auto* a = std::get_if<Answer>(&l)) co_return *a;
+  const auto* listed = &std::get<0>(l);
   auto c = users_of_tenant(ctx, *listed, me.tenant_id);
   auto checked = co_await std::move(c);
   if (auto* a = std::get_if<Answer>(&checked)) co_return *a;
@@ -389,11 +392,8 @@ asio::awaitable<Answer> add_qun_member(AppContext& ctx, const HttpRequest& req) 
     auto out = co_await std::move(n);
     note_notices(a, out);
   }
-  auto op = qun_answer(ctx, r.qun_id, *r.qun);
-  Answer read = co_await std::move(op);
-  read.ret = a.ret;
-  read.err_msg = a.err_msg;
-  co_return read;
+  auto op = qun_answer(ctx, r.qun_id, *r.qun, a);
+  co_return co_await std::move(op);
 }
 
 // ---- #22 delQunMember ----
@@ -408,12 +408,10 @@ asio::awaitable<Answer> del_qun_member(AppContext& ctx, const HttpRequest& req) 
   if (auto* a = std::get_if<Answer>(&started)) co_return *a;
   auto& r = std::get<QunRequest>(started);
   const User& me = *r.caller.user;
-  const json* list = array_field(r.in.body, "memberList");
-  if (!list) co_return Answer::error(kParamErr, "memberList is required");
-  if (list->size() > kMaxListed) co_return Answer::error(kTooLong, "memberList is too long");
-  auto listed = listed_uids(*list);
-  if (!listed || listed->empty())
-    co_return Answer::error(kParamErr, "memberList entries need a uid");
+  auto l = listed_uids(r.in.body);
+  if (auto* a = std::get_if<Answer>(&l)) co_return *a;
+  const auto* listed = &std::get<0>(l);
+  if (listed->empty()) co_return Answer::error(kParamErr, "memberList is empty");
   const bool leave = listed->size() == 1 && (*listed)[0] == me.id;
   const auto deadline = deadline_of(ctx, req);
   Removed change;
@@ -473,11 +471,8 @@ asio::awaitable<Answer> del_qun_member(AppContext& ctx, const HttpRequest& req) 
     auto out = co_await std::move(n);
     note_notices(a, out);
   }
-  auto op = qun_answer(ctx, r.qun_id, *r.qun);
-  Answer read = co_await std::move(op);
-  read.ret = a.ret;
-  read.err_msg = a.err_msg;
-  co_return read;
+  auto op = qun_answer(ctx, r.qun_id, *r.qun, a);
+  co_return co_await std::move(op);
 }
 
 }  // namespace

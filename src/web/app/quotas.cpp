@@ -61,6 +61,7 @@ Quotas::~Quotas() = default;
 
 asio::awaitable<void> Quotas::load() {
   auto alive = lifeline_.token();
+  set_while_loading_.clear();  // set() records here what the rows read below may predate
   auto q = db_.execute(
       "SELECT IFNULL(customer_id, ''), IFNULL(tenant_id, ''), IFNULL(api_name, ''), "
       "IFNULL(type, ''), IFNULL(value, '') FROM quota",
@@ -90,6 +91,8 @@ asio::awaitable<void> Quotas::load() {
   // Counted here but not yet written: on top of what the database has.
   for (auto& [k, n] : pending_api_) used[{std::get<0>(k), std::get<1>(k), std::get<4>(k)}] += n;
   for (auto& [k, n] : pending_push_) used[{std::get<0>(k), std::get<1>(k), ""}] += n;
+  for (auto& [k, v] : set_while_loading_) quota[k] = v;
+  set_while_loading_.clear();
   quota_ = std::move(quota);
   used_ = std::move(used);
 }

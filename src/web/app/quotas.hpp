@@ -55,6 +55,7 @@ class Quotas {
   void set(const std::string& customer, const std::string& tenant, const std::string& api_name,
            const std::string& type, const std::string& value) {
     quota_[Key4{customer, tenant, api_name, type}] = value;
+    set_while_loading_[Key4{customer, tenant, api_name, type}] = value;
   }
 
   uint64_t errors() const { return errors_; }  // reloads and counter writes that failed
@@ -75,7 +76,8 @@ class Quotas {
   mysql::Pool& db_;
   std::chrono::seconds reload_;
   std::chrono::milliseconds flush_every_;
-  std::map<Key4, std::string> quota_;  // (customer, tenant, api, type) -> value
+  std::map<Key4, std::string> quota_;              // (customer, tenant, api, type) -> value
+  std::map<Key4, std::string> set_while_loading_;  // set() since the running load() began
   // Usage: (customer, tenant, api) -> count; api "" holds pushes.
   std::map<std::tuple<std::string, std::string, std::string>, int64_t> used_;
   std::map<Key6, int64_t> pending_api_, pending_push_;  // not yet written

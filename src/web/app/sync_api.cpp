@@ -22,14 +22,6 @@ using nlohmann::json;
 
 namespace {
 
-// The calling application, or the answer to send.
-asio::awaitable<std::variant<AppPtr, Answer>> calling_app(AppContext& ctx, const AppRequest& in) {
-  auto op = ctx.directory->app_by_token(in.base.token);
-  auto app = co_await std::move(op);
-  if (!app) co_return Answer::error(kAuthErr, "auth failure");
-  co_return app;
-}
-
 bool may_write(const Application& app, const std::string& tenant) {
   return app.tenant_id.empty() || app.tenant_id == tenant;
 }
@@ -67,7 +59,7 @@ asio::awaitable<std::variant<SyncRequest, Answer>> start(AppContext& ctx, const 
   r.obj = object_field(r.in.body, key);
   if (!r.obj || r.obj->empty())
     co_return Answer::error(kParamErr, std::string(key) + " is required");
-  auto c = calling_app(ctx, r.in);
+  auto c = app_caller(ctx, r.in);
   auto who = co_await std::move(c);
   if (auto* a = std::get_if<Answer>(&who)) co_return *a;
   r.app = std::get<AppPtr>(who);
@@ -168,20 +160,21 @@ asio::awaitable<Answer> sync_org(AppContext& ctx, const HttpRequest& req) {
     auto tx = ctx.db->transaction(
         [fields, sort = static_cast<int64_t>(*sort)](mysql::Transaction& t) mutable {
           const std::string &id = fields["id"], &parent = fields["parentId"];
-          auto existing =
-              t.execute("SELECT tenant_id, parent_id FROM org WHERE id = ? FOR UPDATE", {id});
-          const std::string tenant =
-              existing.rows.empty() ? fields["tenantId"] : col(existing.rows[0], 0);
-          if (tenant != fields["tenantId"]) {
+          // The org's own tenant first (an org never changes tenant), then that tenant's orgs,
+          // locked: every syncOrg of a tenant takes its locks in the same order.
+          auto owner = t.execute("SELECT tenant_id FROM org WHERE id = ?", {id});
+          if (!owner.rows.empty() && col(owner.rows[0], 0) != fields["tenantId"]) {
             throw Refusal(kAuthErr, "the org belongs to another tenant");
           }
+          const std::string& tenant = fields["tenantId"];
           auto orgs = lock_orgs(t, tenant);
+          const auto self = orgs.find(id);
           if (!parent.empty() && !orgs.count(parent)) {  // sync parents first
             auto other = t.execute("SELECT 1 FROM org WHERE id = ?", {parent});
             if (!other.rows.empty()) throw Refusal(kAuthErr, "the parent is of another tenant");
             throw Refusal(kNotFound, "no such parent org");
           }
-          if (existing.rows.empty()) {
+          if (self == orgs.end()) {
             const std::string loc = location_of_new_child(orgs, parent, id);
             t.execute(
                 "INSERT INTO org (id, name, short_name, parent_id, location, tenant_id, sort) "
@@ -191,7 +184,7 @@ asio::awaitable<Answer> sync_org(AppContext& ctx, const HttpRequest& req) {
           }
           t.execute("UPDATE org SET name = ?, short_name = ?, parent_id = ?, sort = ? WHERE id = ?",
                     {fields["name"], fields["shortName"], parent, sort, id});
-          if (col(existing.rows[0], 1) != parent) {
+          if (self->second.parent != parent) {
             if (is_under(orgs, parent, id))
               throw Refusal(kParamErr, "an org cannot move under itself");
             const std::string loc = location_of_new_child(orgs, parent, id);
@@ -312,9 +305,15 @@ asio::awaitable<Answer> sync_tenant(AppContext& ctx, const HttpRequest& req) {
   if (!may_write(*r.app, (*f)["id"]))
     co_return Answer::error(kAuthErr, "not the application's tenant");
   auto fields = *f;
-  // The customer and the status decide the quotas: only a system application changes them
-  // (a tenant's own application keeps the stored ones).
+  // The customer and the status decide the quotas: only a system application sets them (and
+  // creates tenants); a tenant's own application renames its existing row and keeps those.
   const int64_t system = r.app->tenant_id.empty() ? 1 : 0;
+  if (!system) {
+    auto t = tenant_of(ctx, fields["id"]);
+    if (!co_await std::move(t)) {
+      co_return Answer::error(kNotFound, "no such tenant (a system application creates it)");
+    }
+  }
   try {
     auto op = ctx.db->execute(
         "INSERT INTO tenant (id, code, name, customer_id, status, created, updated) "
