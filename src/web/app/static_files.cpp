@@ -50,6 +50,10 @@ std::map<std::string, StaticFile> load_static_files(const std::string& dir) {
   uintmax_t total = 0;
   for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::end(it);
        it.increment(ec)) {
+    if (it->path().filename().string().rfind('.', 0) == 0) {  // hidden: not served
+      if (it->is_directory(ec)) it.disable_recursion_pending();
+      continue;
+    }
     if (!it->is_regular_file(ec) || it->is_symlink(ec)) continue;
     const uintmax_t size = it->file_size(ec);
     if (ec || size > kMaxFileBytes || total + size > kMaxTotalBytes) {

@@ -1,7 +1,7 @@
 // Static files under /app/static/ (spec/app-api.md 3.12 #39) from `[app] static.dir`: the
 // regular files found there at start (at most 1 MiB each and 16 MiB in all), kept in memory
 // and served by exact path. Nothing else is reachable: no directory listings, no "..", no
-// symbolic links out of the folder, no file added after start. A missing folder serves
+// symbolic links, no hidden (dot) files or folders, no file added after start. A missing folder serves
 // nothing (logged).
 #pragma once
 

@@ -209,6 +209,9 @@ TEST(StaticFiles, OnlyRegularFilesInsideTheFolderAreServed) {
   fs::create_directories(root / "empty");
   std::ofstream(root / "css" / "user.css") << "body{}";
   std::ofstream(root / "a.png") << "PNG";
+  std::ofstream(root / ".env") << "SECRET=1";
+  fs::create_directories(root / ".git");
+  std::ofstream(root / ".git" / "config") << "x";
   std::ofstream(root.string() + "-secret.txt") << "outside";
   fs::create_symlink(root.string() + "-secret.txt", root / "link.txt");
   auto files = load_static_files(root.string());
