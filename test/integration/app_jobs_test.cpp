@@ -129,6 +129,9 @@ TEST_F(AppJobsTest, ExpiredFileLinksAreDeletedOnWeedfsThenFromTheTable) {
       },
       10s));
   EXPECT_EQ(sql1(left_over), "fl5,fl7,fl9");
+  // Three files deleted (3,04ee was gone already: 404 counts too), the failures counted.
+  EXPECT_EQ(metric("appmsg_web_app_files_deleted_total"), 3u);
+  EXPECT_GE(metric("appmsg_web_app_file_delete_failures_total"), 2u);
 }
 
 TEST_F(AppJobsTest, StaleSessionRowsOfTheOriginalArePurged) {
@@ -139,6 +142,7 @@ TEST_F(AppJobsTest, StaleSessionRowsOfTheOriginalArePurged) {
   ASSERT_TRUE(eventually(
       [&] { return sql1("SELECT COUNT(*) FROM session WHERE id='u1_iOS-old'") == "0"; }, 20s));
   EXPECT_EQ(sql1("SELECT COUNT(*) FROM session WHERE id='u1_iOS-new'"), "1");
+  EXPECT_GE(metric("appmsg_web_app_sessions_purged_total"), 1u);
 }
 
 }  // namespace

@@ -24,6 +24,7 @@ namespace appmsg::web::app {
 struct AppStats {
   std::map<std::string, std::map<int, uint64_t>> answers;  // route -> ret -> count
   uint64_t fanouts = 0, copies = 0, copy_failures = 0, internal_errors = 0;
+  uint64_t files_deleted = 0, file_delete_failures = 0, sessions_purged = 0;  // background jobs
   uint64_t store_errors = 0;  // MySQL/Redis failures handled by a handler (note_store_failure)
   std::chrono::steady_clock::time_point last_store_error_log{};
 };

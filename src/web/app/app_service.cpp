@@ -119,6 +119,12 @@ std::string AppService::metrics() const {
   line("appmsg_web_app_store_errors_total",
        "MySQL/Redis failures a handler answered itself or went on without.",
        ctx_.stats.store_errors);
+  line("appmsg_web_app_files_deleted_total", "Expired files deleted on weedfs.",
+       ctx_.stats.files_deleted);
+  line("appmsg_web_app_file_delete_failures_total", "weedfs deletes that failed (kept for later).",
+       ctx_.stats.file_delete_failures);
+  line("appmsg_web_app_sessions_purged_total", "Stale rows of the session table purged.",
+       ctx_.stats.sessions_purged);
   line("appmsg_web_app_quota_errors_total", "Failed reads of quotas and writes of counters.",
        quotas_->errors());
   return out;

@@ -55,8 +55,29 @@ BackgroundJobs::BackgroundJobs(asio::any_io_executor ex, AppContext& ctx)
     : ex_(ex), ctx_(ctx), file_timer_(ex), session_timer_(ex) {}
 
 void BackgroundJobs::start() {
-  spawn(ex_, file_loop(lifeline_.token()), "file-link expiry");
-  spawn(ex_, session_loop(lifeline_.token()), "session purge");
+  if (ctx_.config.weedfs.empty()) {
+    spdlog::info("web: no [weedfs] address: the file-link expiry does not run");
+  } else {
+    Round files = [this]() -> asio::awaitable<std::string> {
+      auto r = expire_file_links();
+      FileExpiryRound round = co_await std::move(r);
+      co_return fmt::format("{} files deleted, {} failed, {} rows dropped without a call",
+                            round.deleted, round.failed, round.dropped);
+    };
+    spawn(ex_,
+          loop(file_timer_, ctx_.config.file_expiry_every, "file-link expiry", files,
+               lifeline_.token()),
+          "file-link expiry");
+  }
+  Round sessions = [this]() -> asio::awaitable<std::string> {
+    auto p = purge_sessions();
+    uint64_t n = co_await std::move(p);
+    co_return n ? fmt::format("{} rows older than 24 h deleted", n) : "";
+  };
+  spawn(ex_,
+        loop(session_timer_, ctx_.config.session_purge_every, "session purge", sessions,
+             lifeline_.token()),
+        "session purge");
 }
 
 void BackgroundJobs::stop() {
@@ -73,40 +94,20 @@ asio::awaitable<bool> BackgroundJobs::wait(asio::steady_timer& timer, std::chron
   co_return *alive && !stopped_;
 }
 
-asio::awaitable<void> BackgroundJobs::file_loop(std::shared_ptr<const bool> alive) {
-  if (ctx_.config.weedfs.empty()) {
-    spdlog::info("web: no [weedfs] address: the file-link expiry does not run");
-    co_return;
-  }
+asio::awaitable<void> BackgroundJobs::loop(asio::steady_timer& timer, std::chrono::seconds every,
+                                           const char* name, Round round,
+                                           std::shared_ptr<const bool> alive) {
   while (true) {  // the first round one interval after start, as the original
-    auto w = wait(file_timer_, ctx_.config.file_expiry_every, alive);
+    auto w = wait(timer, every, alive);
     if (!co_await std::move(w)) co_return;
     try {
-      auto r = expire_file_links();
-      FileExpiryRound round = co_await std::move(r);
+      auto r = round();
+      std::string done = co_await std::move(r);
       if (!*alive) co_return;
-      spdlog::info(
-          "web: file-link expiry: {} files deleted, {} failed, {} of other servers dropped",
-          round.deleted, round.failed, round.dropped);
+      if (!done.empty()) spdlog::info("web: {}: {}", name, done);
     } catch (const std::exception& e) {
       if (!*alive) co_return;
-      note_store_failure(ctx_, "file-link expiry", e);
-    }
-  }
-}
-
-asio::awaitable<void> BackgroundJobs::session_loop(std::shared_ptr<const bool> alive) {
-  while (true) {
-    auto w = wait(session_timer_, ctx_.config.session_purge_every, alive);
-    if (!co_await std::move(w)) co_return;
-    try {
-      auto p = purge_sessions();
-      uint64_t n = co_await std::move(p);
-      if (!*alive) co_return;
-      if (n > 0) spdlog::info("web: session purge: {} rows older than 24 h deleted", n);
-    } catch (const std::exception& e) {
-      if (!*alive) co_return;
-      note_store_failure(ctx_, "session purge", e);
+      note_store_failure(ctx_, name, e);
     }
   }
 }
@@ -156,8 +157,10 @@ asio::awaitable<FileExpiryRound> BackgroundJobs::expire_file_links() {
       if (ok) {
         gone.push_back(after_id);
         ++round.deleted;
+        ++ctx_.stats.files_deleted;
       } else {
         ++round.failed;
+        ++ctx_.stats.file_delete_failures;
       }
     }
     for (auto& id : gone) {
@@ -180,6 +183,7 @@ asio::awaitable<uint64_t> BackgroundJobs::purge_sessions() {
                          {});
     auto r = co_await std::move(op);
     total += r.affected_rows;
+    ctx_.stats.sessions_purged += r.affected_rows;
     if (r.affected_rows < static_cast<uint64_t>(kSessionRows)) break;
   }
   co_return total;

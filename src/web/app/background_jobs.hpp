@@ -12,14 +12,17 @@
 //  - session purge, every [app] session.purge (10 min): rows of the original's `session`
 //    table not updated for 24 h, 1000 at a time (live sessions are kept in Redis, where they
 //    expire by themselves; this clears what an original deployment left behind).
-// Each round is logged with what it did; stop() ends the loops at their next wait, and a
-// round in progress stops at its next step.
+// Each round is logged with what it did and counted in /metrics (appmsg_web_app_files_deleted,
+// _file_delete_failures, _sessions_purged; a failed round in _store_errors); stop() ends the
+// loops at their next wait, and a round in progress stops at its next step.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <cstdint>
+#include <functional>
+#include <string>
 
 #include "common/lifeline.hpp"
 #include "web/app/app_context.hpp"
@@ -41,8 +44,12 @@ class BackgroundJobs {
   boost::asio::awaitable<uint64_t> purge_sessions();
 
  private:
-  boost::asio::awaitable<void> file_loop(std::shared_ptr<const bool> alive);
-  boost::asio::awaitable<void> session_loop(std::shared_ptr<const bool> alive);
+  // One round of a job; what to log ("" for nothing).
+  using Round = std::function<boost::asio::awaitable<std::string>()>;
+  // Runs `round` every `every`, logging what it did and noting its failures, until stop().
+  boost::asio::awaitable<void> loop(boost::asio::steady_timer& timer, std::chrono::seconds every,
+                                    const char* name, Round round,
+                                    std::shared_ptr<const bool> alive);
   boost::asio::awaitable<bool> wait(boost::asio::steady_timer& timer, std::chrono::seconds d,
                                     std::shared_ptr<const bool> alive);
 

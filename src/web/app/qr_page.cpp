@@ -2,6 +2,7 @@
 #include "web/app/qr_page.hpp"
 
 #include <qrencode.h>
+#include <spdlog/spdlog.h>
 
 #include <fstream>
 #include <memory>
@@ -140,6 +141,7 @@ asio::awaitable<HttpResponse> erweima(AppContext& ctx, const HttpRequest& req) {
                                {"qr", "/app/user/erweima/qr.svg?id=" + url_encode(id)},
                                {"url", page_url(req, id)}});
   } catch (const std::exception& e) {
+    spdlog::warn("web: erweima: {}", e.what());  // the operator's template: 500 with the reason
     co_return failure(e.what());
   }
   co_return r;

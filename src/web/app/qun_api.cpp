@@ -175,6 +175,17 @@ void note_notices(Answer& a, const PushOutcome& out) {
               (out.err_msg.empty() ? "" : ": " + out.err_msg) + ")";
 }
 
+// What follows every committed change: this node's caches of the qun dropped, then its
+// notices sent; `a` with 65537 when one was not delivered.
+asio::awaitable<Answer> after_commit(AppContext& ctx, const Caller& caller, std::string qun_id,
+                                     std::string qun_name, std::vector<Notice> notices,
+                                     Deadline deadline, Answer a) {
+  ctx.directory->forget_qun(qun_id);
+  auto n = push_notices(ctx, qun_id, std::move(qun_name), std::move(notices), caller, deadline);
+  note_notices(a, co_await std::move(n));
+  co_return a;
+}
+
 // Member ids of a qun in join order, read inside a transaction.
 std::vector<std::string> members_in(mysql::Transaction& tx, const std::string& qun_id) {
   auto r = tx.execute("SELECT user_id FROM qun_user WHERE qun_id = ? ORDER BY created, sort, id",
@@ -245,16 +256,13 @@ asio::awaitable<Answer> create_qun(AppContext& ctx, const HttpRequest& req) {
   } catch (...) {
     co_return answer_of_failure(ctx, std::current_exception(), "create qun failed");
   }
-  ctx.directory->forget_qun(id);
   // The creator hears it was created; the others that they were invited (a product choice:
-  // the original told only the creator).
+  // the original told only the creator). A notice that fails does not undo the qun: 65537.
   std::vector<Notice> notices{{me.id, notice_text::created(*topic)}};
   for (size_t i = 1; i < members.size(); ++i)
     notices.push_back({members[i], notice_text::invited_you(nick_of(me))});
-  auto n = push_notices(ctx, id, *topic, std::move(notices), r.caller, deadline);
-  auto out = co_await std::move(n);
-  Answer a;  // a notice that failed does not undo the qun: 65537, as the other qun routes
-  note_notices(a, out);
+  auto after = after_commit(ctx, r.caller, id, *topic, std::move(notices), deadline, {});
+  Answer a = co_await std::move(after);
   a.payload["ChatRoomName"] = id + "@qun";
   a.payload["topic"] = *topic;
   a.payload["memberCount"] = count != r.in.body.end() ? ojson(*count) : ojson(members.size());
@@ -323,17 +331,14 @@ asio::awaitable<Answer> update_qun_topic(AppContext& ctx, const HttpRequest& req
   } catch (...) {
     co_return answer_of_failure(ctx, std::current_exception(), "update Qun Topic  faild");
   }
-  ctx.directory->forget_qun(r.qun_id);
   std::vector<Notice> notices;
   for (auto& uid : members) {
     notices.push_back({uid, uid == me.id ? notice_text::renamed_by_you(*topic)
                                          : notice_text::renamed(nick_of(me), *topic)});
   }
-  auto n = push_notices(ctx, r.qun_id, *topic, std::move(notices), r.caller, deadline);
-  auto out = co_await std::move(n);
-  Answer a{kOk, "update Qun Topic success", {}};
-  note_notices(a, out);
-  co_return a;
+  auto after = after_commit(ctx, r.caller, r.qun_id, *topic, std::move(notices), deadline,
+                            Answer{kOk, "update Qun Topic success", {}});
+  co_return co_await std::move(after);
 }
 
 // ---- #21 addQunMember ----
@@ -380,18 +385,16 @@ asio::awaitable<Answer> add_qun_member(AppContext& ctx, const HttpRequest& req) 
   } catch (...) {
     co_return answer_of_failure(ctx, std::current_exception(), "add Qun Member faild");
   }
-  ctx.directory->forget_qun(r.qun_id);
-  Answer a;
+  std::vector<Notice> notices;  // none when nobody was added
   if (!change.added.empty()) {
     const auto names = nicks(users, change.added);
-    std::vector<Notice> notices{{me.id, notice_text::you_invited(names)}};
+    notices.push_back({me.id, notice_text::you_invited(names)});
     for (auto& uid : change.added) notices.push_back({uid, notice_text::invited_you(nick_of(me))});
     for (auto& uid : change.before)
       if (uid != me.id) notices.push_back({uid, notice_text::invited(nick_of(me), names)});
-    auto n = push_notices(ctx, r.qun_id, r.qun->name, std::move(notices), r.caller, deadline);
-    auto out = co_await std::move(n);
-    note_notices(a, out);
   }
+  auto after = after_commit(ctx, r.caller, r.qun_id, r.qun->name, std::move(notices), deadline, {});
+  Answer a = co_await std::move(after);
   auto op = qun_answer(ctx, r.qun_id, *r.qun, a);
   co_return co_await std::move(op);
 }
@@ -446,15 +449,13 @@ asio::awaitable<Answer> del_qun_member(AppContext& ctx, const HttpRequest& req) 
   } catch (...) {
     co_return answer_of_failure(ctx, std::current_exception(), "delete Qun Member faild");
   }
-  ctx.directory->forget_qun(r.qun_id);
-  Answer a;
+  std::vector<Notice> notices;  // none when nobody was removed
   if (!change.removed.empty()) {
     auto u = ctx.directory->users(change.removed);
     auto users = co_await std::move(u);
     const auto names = nicks(users, change.removed);
     const std::string nick = nick_of(me);
     const bool left = change.removed.size() == 1 && change.removed[0] == me.id;
-    std::vector<Notice> notices;
     for (auto& uid : change.removed) {
       notices.push_back(
           {uid, uid == me.id ? notice_text::you_left() : notice_text::removed_you(nick)});
@@ -467,10 +468,9 @@ asio::awaitable<Answer> del_qun_member(AppContext& ctx, const HttpRequest& req) 
                                              : notice_text::removed(nick, names)});
       }
     }
-    auto n = push_notices(ctx, r.qun_id, r.qun->name, std::move(notices), r.caller, deadline);
-    auto out = co_await std::move(n);
-    note_notices(a, out);
   }
+  auto after = after_commit(ctx, r.caller, r.qun_id, r.qun->name, std::move(notices), deadline, {});
+  Answer a = co_await std::move(after);
   auto op = qun_answer(ctx, r.qun_id, *r.qun, a);
   co_return co_await std::move(op);
 }

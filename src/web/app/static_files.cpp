@@ -63,7 +63,10 @@ std::map<std::string, StaticFile> load_static_files(const std::string& dir) {
     }
     std::ifstream in(it->path(), std::ios::binary);
     std::ostringstream body;
-    body << in.rdbuf();
+    if (!in || (size > 0 && !(body << in.rdbuf()))) {
+      spdlog::warn("web: static file {} skipped: cannot read it", it->path().string());
+      continue;
+    }
     total += size;
     files[fs::relative(it->path(), root).generic_string()] =
         StaticFile{type_of(it->path()), body.str()};

@@ -209,6 +209,7 @@ TEST(StaticFiles, OnlyRegularFilesInsideTheFolderAreServed) {
   fs::create_directories(root / "empty");
   std::ofstream(root / "css" / "user.css") << "body{}";
   std::ofstream(root / "a.png") << "PNG";
+  std::ofstream(root / "empty.txt");
   std::ofstream(root / ".env") << "SECRET=1";
   fs::create_directories(root / ".git");
   std::ofstream(root / ".git" / "config") << "x";
@@ -217,7 +218,8 @@ TEST(StaticFiles, OnlyRegularFilesInsideTheFolderAreServed) {
   auto files = load_static_files(root.string());
   fs::remove_all(root);
   fs::remove(root.string() + "-secret.txt");
-  ASSERT_EQ(files.size(), 2u);
+  ASSERT_EQ(files.size(), 3u);
+  EXPECT_EQ(files.at("empty.txt").body, "");
   EXPECT_EQ(files.at("css/user.css").body, "body{}");
   EXPECT_EQ(files.at("css/user.css").content_type, "text/css;charset=utf-8");
   EXPECT_EQ(files.at("a.png").content_type, "image/png");
