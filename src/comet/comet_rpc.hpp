@@ -8,6 +8,7 @@
 //   migrate     {"nodes":[name,...],"vnode":255,"grace_ms":G}        -> {"closed":n,"grace_ms":G}
 //               (G > 0: the closes run G ms later, and n is 0; see migration.hpp)
 //   ping        anything                                             -> {"node":name}
+//   stat        anything                  -> counters (comet_stats.hpp: add_stat_rpc)
 // Error codes: push_error::param (100) for bad params, push_error::store (101) when the offline
 // copy failed, 103 no such channel (close), 104 migrate without this node.
 #pragma once

@@ -78,6 +78,7 @@ CometService::CometService(asio::io_context& control, CometConfig config, size_t
   rpc_router_ = std::make_shared<HttpRouter>();
   migration_ = std::make_unique<Migration>(control_.get_executor(), table_, config_.comet_node);
   add_comet_rpc(*rpc_router_, config_.rpc_secret, *push_, table_, *migration_, config_.comet_node);
+  add_stat_rpc(*rpc_router_, config_.rpc_secret, table_, stats_, started_);
   stat_router_ = std::make_shared<HttpRouter>();
   add_stats_routes(*stat_router_, table_, stats_, started_);
 }

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "comet/channel_table.hpp"
+#include "common/rpc.hpp"
 
 namespace appmsg::comet {
 
@@ -166,6 +167,28 @@ void add_stats_routes(HttpRouter& router, const ChannelTable& table, const Comet
                r.body = metrics(table, stats);
                co_return r;
              });
+}
+
+void add_stat_rpc(HttpRouter& rpc_router, const std::string& secret, const ChannelTable& table,
+                  const CometStats& stats, std::chrono::steady_clock::time_point started) {
+  add_rpc_method(
+      rpc_router, "stat", secret, [&table, &stats, started](const json&) -> asio::awaitable<json> {
+        auto up = std::chrono::steady_clock::now() - started;
+        co_return json{{"uptime_s", std::chrono::duration_cast<std::chrono::seconds>(up).count()},
+                       {"connections",
+                        {{"tcp", stats.tcp_current.load(std::memory_order_relaxed)},
+                         {"websocket", stats.ws_current.load(std::memory_order_relaxed)}}},
+                       {"subscribed", table.connections()},
+                       {"channels", table.channels()},
+                       {"pushes", get(stats.pushes)},
+                       {"deliveries", get(stats.deliveries)},
+                       {"drops", get(stats.drops)},
+                       {"store",
+                        {{"calls", get(stats.store_calls)},
+                         {"errors", get(stats.store_errors)},
+                         {"latency_us_sum", get(stats.store_latency_us_sum)},
+                         {"latency_count", get(stats.store_latency_count)}}}};
+      });
 }
 
 }  // namespace appmsg::comet

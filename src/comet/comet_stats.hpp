@@ -1,7 +1,8 @@
-// Process-lifetime counters of the comet, updated lock-free from any thread, and the stats
-// listener's pages (comet_stats.cpp): GET /stat?type=... with the original's JSON
-// (spec/comet.md section 7: channel, message, connection, server; golang, memory and config are
-// Go-specific or expose topology and answer 404) and GET /metrics in Prometheus text format.
+// Process-lifetime counters of the comet, updated lock-free from any thread, the stats
+// listener's pages and the RPC `stat` summary (comet_stats.cpp): GET /stat?type=... with the
+// original's JSON (spec/comet.md section 7: channel, message, connection, server; golang, memory
+// and config are Go-specific or expose topology and answer 404) and GET /metrics in Prometheus text
+// format.
 #pragma once
 
 #include <atomic>
@@ -52,5 +53,10 @@ class ChannelTable;
 
 void add_stats_routes(HttpRouter& router, const ChannelTable& table, const CometStats& stats,
                       std::chrono::steady_clock::time_point started);
+// RPC `stat` (web's admin overview): {"uptime_s","connections":{"tcp","websocket"},
+// "subscribed","channels","pushes","deliveries","drops","store":{"calls","errors",
+// "latency_us_sum","latency_count"}}, counters since start.
+void add_stat_rpc(HttpRouter& rpc_router, const std::string& secret, const ChannelTable& table,
+                  const CometStats& stats, std::chrono::steady_clock::time_point started);
 
 }  // namespace appmsg::comet

@@ -1,9 +1,12 @@
 // Request helpers: query/form decoding, JSON and JSONP responses.
 #include "common/http.hpp"
 
+#include <spdlog/spdlog.h>
 #include <strings.h>
 
+#include <fstream>
 #include <limits>
+#include <sstream>
 
 #include "common/json_text.hpp"
 
@@ -176,6 +179,17 @@ std::optional<int64_t> parse_go_int(std::string_view s) {
   if (negative) return value;
   if (value == kMin) return std::nullopt;
   return -value;
+}
+
+HttpResponse html_file_response(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  if (in) text << in.rdbuf();
+  if (!in || in.bad()) {
+    spdlog::warn("cannot read the page {}", path);
+    return text_response(404, "Not Found");
+  }
+  return HttpResponse{200, "text/html;charset=utf-8", text.str(), {}};
 }
 
 }  // namespace appmsg

@@ -62,5 +62,8 @@ HttpResponse json_response(const nlohmann::json& body, const HttpRequest* jsonp_
 // The same for JSON text already serialised (e.g. to keep a field order).
 HttpResponse json_text_response(std::string json_text, const HttpRequest* jsonp_source = nullptr);
 HttpResponse text_response(int status, std::string body);
+// A page from a file: 200 text/html;charset=utf-8 with its bytes, or 404 "Not Found" (logged)
+// when it cannot be read.
+HttpResponse html_file_response(const std::string& path);
 
 }  // namespace appmsg

@@ -214,8 +214,14 @@ class Session : public std::enable_shared_from_this<Session> {
     req.remote_address = remote_;
     auto started = Clock::now();
     HttpResponse res;
+    const CorsPolicy& cors = server_->opts.cors;
     try {
-      res = co_await server_->router->dispatch(req);
+      if (auto pre = cors.preflight(req)) {
+        res = std::move(*pre);
+      } else {
+        res = co_await server_->router->dispatch(req);
+        cors.decorate(req, res);
+      }
     } catch (const std::exception& e) {
       spdlog::error("{}: {} {} from {}: handler failed: {}", server_->opts.name, req.method,
                     req.target, remote_, e.what());

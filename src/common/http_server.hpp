@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "common/cors.hpp"
 #include "common/http.hpp"
 
 namespace appmsg {
@@ -46,6 +47,7 @@ struct HttpServerOptions {
   std::chrono::milliseconds write_timeout{30000};  // one whole response
   size_t max_connections = 10000;                  // beyond it new connections are closed at once
   std::string name = "http";                       // for logs
+  CorsPolicy cors;  // browsers of other origins (off by default): preflights and headers
 };
 
 class HttpServer {

@@ -148,6 +148,15 @@ void MessageNodes::probe(const std::shared_ptr<Node>& node) {
       "message nodes: probe");
 }
 
+asio::awaitable<json> MessageNodes::call_at(std::string address, std::string method, json params,
+                                            std::chrono::milliseconds deadline) {
+  auto it = nodes_.find(address);
+  if (it == nodes_.end()) throw RpcError(rpc_code::unavailable, "no message node " + address);
+  std::shared_ptr<Node> node = it->second;  // kept while the call runs
+  auto op = node->client->call(std::move(method), std::move(params), deadline);
+  co_return co_await std::move(op);
+}
+
 asio::awaitable<json> MessageNodes::call(std::string method, json params,
                                          std::chrono::milliseconds deadline) {
   auto until = Clock::now() + deadline;

@@ -53,6 +53,10 @@ class MessageNodes {
   boost::asio::awaitable<nlohmann::json> call(std::string method, nlohmann::json params,
                                               std::chrono::milliseconds deadline);
   std::vector<std::string> addresses() const;
+  // One call to the node at `address` (no failover); RpcError unavailable when it is unknown.
+  boost::asio::awaitable<nlohmann::json> call_at(std::string address, std::string method,
+                                                 nlohmann::json params,
+                                                 std::chrono::milliseconds deadline);
 
  private:
   struct Node {

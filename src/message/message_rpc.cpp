@@ -170,6 +170,11 @@ void add_message_rpc(HttpRouter& router, const MessageConfig& cfg, MessageStore&
 
   add_rpc_method(router, "ping", secret,
                  [](const json&) -> asio::awaitable<json> { co_return json::object(); });
+  add_rpc_method(router, "stat", secret, [&stats, &cfg](const json&) -> asio::awaitable<json> {
+    json s = stats.summary();
+    s["backend"] = cfg.type;
+    co_return s;
+  });
 }
 
 }  // namespace appmsg::message

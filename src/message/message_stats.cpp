@@ -19,7 +19,7 @@ void MessageStats::observe_shard(const std::string& name, uint64_t micros, bool 
   it->second.latency_us_sum.fetch_add(micros, std::memory_order_relaxed);
 }
 
-std::string MessageStats::json() const {
+nlohmann::json MessageStats::summary() const {
   nlohmann::json per_shard = nlohmann::json::object();
   for (auto& [name, sh] : shards) {
     per_shard[name] = {{"calls", get(sh.calls)},
@@ -30,8 +30,9 @@ std::string MessageStats::json() const {
                         {"save", {{"total", get(saves)}, {"failed", get(save_errors)}}},
                         {"get", {{"total", get(gets)}, {"failed", get(get_errors)}}},
                         {"delete", {{"total", get(deletes)}, {"failed", get(delete_errors)}}},
-                        {"param_errors", get(param_errors)}}
-      .dump(4);
+                        {"param_errors", get(param_errors)},
+                        {"calls", get(calls)},
+                        {"latency_us_sum", get(latency_us_sum)}};
 }
 
 std::string MessageStats::metrics(const std::string& backend) const {

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 
 namespace appmsg::message {
@@ -20,7 +21,8 @@ struct MessageStats {
   std::map<std::string, Shard> shards;
   void observe_shard(const std::string& name, uint64_t micros, bool ok);
 
-  std::string json() const;
+  nlohmann::json summary() const;  // /stat and the RPC `stat`
+  std::string json() const { return summary().dump(4); }
   std::string metrics(const std::string& backend) const;
 };
 

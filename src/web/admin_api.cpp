@@ -52,17 +52,7 @@ bool valid_form_escapes(std::string_view body) {
   return true;
 }
 
-namespace {
-
-HttpResponse answer(WebContext& ctx, const std::string& route, int ret, json data = nullptr) {
-  ctx.stats.count(route, ret);
-  spdlog::debug("POST {}: ret {}", route, ret);
-  json body{{"ret", ret}};
-  if (!data.is_null()) body["data"] = std::move(data);
-  return json_response(body);
-}
-
-bool authorised(WebContext& ctx, const HttpRequest& req) {
+bool admin_authorised(WebContext& ctx, const HttpRequest& req) {
   const std::string& secret = ctx.config.admin_secret;
   if (secret.empty()) return true;
   auto given = req.header("X-Appmsg-Secret");
@@ -72,6 +62,16 @@ bool authorised(WebContext& ctx, const HttpRequest& req) {
   }
   ++ctx.stats.admin_auth_failures;
   return false;
+}
+
+namespace {
+
+HttpResponse answer(WebContext& ctx, const std::string& route, int ret, json data = nullptr) {
+  ctx.stats.count(route, ret);
+  spdlog::debug("POST {}: ret {}", route, ret);
+  json body{{"ret", ret}};
+  if (!data.is_null()) body["data"] = std::move(data);
+  return json_response(body);
 }
 
 HttpResponse unauthorised(WebContext& ctx, const std::string& route) {
@@ -94,7 +94,7 @@ json push_data(const PushResult& r) {
 
 asio::awaitable<HttpResponse> push_private(WebContext& ctx, std::string route,
                                            const HttpRequest& req) {
-  if (!authorised(ctx, req)) co_return unauthorised(ctx, route);
+  if (!admin_authorised(ctx, req)) co_return unauthorised(ctx, route);
   std::string key(req.query_param("key"));
   int64_t expire = 0;
   if (key.empty() || key.size() > limits::kMaxKeyBytes ||
@@ -150,7 +150,7 @@ std::optional<MultiPush> parse_multi(const std::string& body, size_t max_keys, s
 
 asio::awaitable<HttpResponse> push_multi(WebContext& ctx, std::string route,
                                          const HttpRequest& req) {
-  if (!authorised(ctx, req)) co_return unauthorised(ctx, route);
+  if (!admin_authorised(ctx, req)) co_return unauthorised(ctx, route);
   int64_t expire = 0;
   if (!parse_expire(req.query_param("expire"), expire) || expire > limits::kMaxExpireSeconds) {
     co_return answer(ctx, route, kParamErr);
@@ -205,7 +205,7 @@ asio::awaitable<HttpResponse> push_multi(WebContext& ctx, std::string route,
 }
 
 asio::awaitable<HttpResponse> msg_del(WebContext& ctx, std::string route, const HttpRequest& req) {
-  if (!authorised(ctx, req)) co_return unauthorised(ctx, route);
+  if (!admin_authorised(ctx, req)) co_return unauthorised(ctx, route);
   if (!valid_form_escapes(req.body)) co_return answer(ctx, route, kParamErr);
   // The original reads the key from the form body only; the query is accepted too.
   std::string key;

@@ -14,13 +14,16 @@
 
 namespace appmsg {
 class HttpRouter;
-}
+struct HttpRequest;
+}  // namespace appmsg
 
 namespace appmsg::web {
 
 struct WebContext;
 
 void add_admin_routes(HttpRouter& router, WebContext& ctx);
+// The request carries [admin] secret (always true when none is set); counts failures.
+bool admin_authorised(WebContext& ctx, const HttpRequest& req);
 
 // Go's strconv.ParseUint(s, 10, 32): digits only, no sign, at most 4294967295.
 bool parse_expire(std::string_view s, int64_t& out);

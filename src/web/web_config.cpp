@@ -41,6 +41,14 @@ WebConfig WebConfig::load(const Config& c) {
       c.get_positive("admin", "batch.max", static_cast<int64_t>(o.max_batch_keys)));
 
   o.migrate_grace = c.get_millis("comet", "migrate.grace", o.migrate_grace);
+  o.cors_origins = c.get_list("cors", "origins", o.cors_origins);
+  for (auto& origin : o.cors_origins) {
+    if (origin != "*" && origin.find("://") == std::string::npos) {
+      c.fail("cors", "origins", "\"" + origin + "\" is no origin (scheme://host[:port] or *)");
+    }
+    while (!origin.empty() && origin.back() == '/') origin.pop_back();
+  }
+  o.view_dir = c.get_string("app", "view.dir", o.view_dir);
   o.msg_page = static_cast<int>(c.get_positive("msg", "page", o.msg_page));
   return o;
 }

@@ -33,6 +33,11 @@ struct WebConfig {
   size_t max_batch_keys = 1000;                   // keys of one batch push
   // [comet]
   std::chrono::milliseconds migrate_grace{2000};  // comets close moved keys after this
+  // [cors] origins: pages of these origins ("http://host:port", or "*") may call the public
+  // and /app APIs from a browser; empty = none (JSONP only, as the original)
+  std::vector<std::string> cors_origins;
+  // [app] view.dir: the page templates (erweima.html, demo.html, admin.html)
+  std::string view_dir = "view";
   // [msg]
   int msg_page = 1000;  // messages per /msg/get answer, at most
 

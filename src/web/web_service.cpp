@@ -5,6 +5,7 @@
 
 #include "common/rpc.hpp"
 #include "web/admin_api.hpp"
+#include "web/admin_overview.hpp"
 #include "web/public_api.hpp"
 
 namespace appmsg::web {
@@ -32,6 +33,7 @@ WebService::WebService(asio::io_context& io, WebConfig config, app::AppConfig ap
   add_public_routes(*public_router_, ctx_);
   admin_router_ = std::make_shared<HttpRouter>();
   add_admin_routes(*admin_router_, ctx_);
+  add_admin_overview_routes(*admin_router_, ctx_);
   stat_router_ = std::make_shared<HttpRouter>();
   add_stat_routes(*stat_router_, ctx_);
   if (app.enabled()) {
@@ -49,17 +51,19 @@ asio::awaitable<void> WebService::start() {
 
   auto serve = [&](std::unique_ptr<HttpServer>& server, const char* name,
                    std::shared_ptr<HttpRouter> router, const std::vector<std::string>& binds,
-                   std::vector<std::string>& bound, size_t max_body) {
+                   std::vector<std::string>& bound, size_t max_body, CorsPolicy cors) {
     HttpServerOptions o;
     o.name = name;
     o.max_body_bytes = max_body;
+    o.cors = std::move(cors);
     server = std::make_unique<HttpServer>(io_.get_executor(), o, std::move(router));
     for (auto& bind : binds) bound.push_back(advertised_address(bind, server->listen(bind), ""));
   };
-  serve(public_server_, "public", public_router_, c.http_bind, http_addresses_, 64 * 1024);
+  serve(public_server_, "public", public_router_, c.http_bind, http_addresses_, 64 * 1024,
+        CorsPolicy(c.cors_origins));
   // A batch push carries up to batch.max keys besides the message.
   serve(admin_server_, "admin", admin_router_, c.admin_bind, admin_addresses_,
-        c.max_body_bytes + c.max_batch_keys * 512 + 4096);
+        c.max_body_bytes + c.max_batch_keys * 512 + 4096, CorsPolicy());
   HttpServerOptions so;
   so.name = "stat";
   so.max_body_bytes = 4096;

@@ -11,9 +11,7 @@ namespace appmsg::web {
 namespace asio = boost::asio;
 using nlohmann::json;
 
-namespace {
-
-json stat_json(const WebContext& ctx) {
+json web_stat(const WebContext& ctx) {
   auto snap = ctx.comets->snapshot();
   json comets = json::array();
   for (auto& [name, node] : snap->nodes) {
@@ -43,6 +41,8 @@ json stat_json(const WebContext& ctx) {
           {"migrate_errors", ctx.comets->migrate_errors},
           {"admin_auth_failures", ctx.stats.admin_auth_failures}};
 }
+
+namespace {
 
 std::string metrics_text(const WebContext& ctx) {
   std::string out;
@@ -113,10 +113,10 @@ std::string metrics_text(const WebContext& ctx) {
 
 void add_stat_routes(HttpRouter& router, const WebContext& ctx) {
   router.add("/stat", {"GET"}, [&ctx](const HttpRequest&) -> asio::awaitable<HttpResponse> {
-    co_return json_response(stat_json(ctx));
+    co_return json_response(web_stat(ctx));
   });
   router.add("/debug/stats", {"GET"}, [&ctx](const HttpRequest&) -> asio::awaitable<HttpResponse> {
-    co_return json_response(stat_json(ctx));
+    co_return json_response(web_stat(ctx));
   });
   router.add("/metrics", {"GET"}, [&ctx](const HttpRequest&) -> asio::awaitable<HttpResponse> {
     HttpResponse r;

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <string>
 
 namespace appmsg {
@@ -23,5 +24,7 @@ struct WebStats {
 };
 
 void add_stat_routes(HttpRouter& router, const WebContext& ctx);
+// /stat's JSON: uptime, comets (addresses, health, push counts), ring, message nodes, requests.
+nlohmann::json web_stat(const WebContext& ctx);
 
 }  // namespace appmsg::web

@@ -106,6 +106,7 @@ class AppApiTest : public ::testing::Test {
     try {
       auto c = std::make_unique<TestCluster>(binaries(), test::ConfigStyle::ours, true);
       c->set_web_extra(web_extra_);
+      c->set_admin_secret(admin_secret_);
       c->start();
       c->sql(kFixture);
       // Web reads the quota rows at its next reload ([app] quota.reload 1s here).
@@ -219,7 +220,8 @@ class AppApiTest : public ::testing::Test {
     return out;
   }
 
-  static inline std::string web_extra_;  // for TestCluster::set_web_extra, set by a subclass
+  static inline std::string web_extra_;     // for TestCluster::set_web_extra, set by a subclass
+  static inline std::string admin_secret_;  // for TestCluster::set_admin_secret, likewise
   static inline TestCluster* shared_ = nullptr;
   static inline std::string* setup_error_ = nullptr;
 };

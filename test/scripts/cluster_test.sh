@@ -47,6 +47,15 @@ for _ in $(seq 100); do grep -q 'hello qun' "$tmp/bob.out" 2>/dev/null && break;
 kill $bob_pid 2>/dev/null || true
 grep -q '1001@user|alice|Alice&&hello qun' "$tmp/bob.out" || fail "bob got: $(cat "$tmp/bob.out" "$tmp/bob.err")"
 
+# The printed demo and admin pages answer, and the demo page's SDK is served.
+demo_url=$(sed -n 's/^Demo page *\(http[^ ]*\).*/\1/p' "$tmp/up1.log")
+admin_url=$(sed -n 's/^Admin page *\(http[^ ]*\).*/\1/p' "$tmp/up1.log")
+[[ -n $demo_url && -n $admin_url ]] || fail "no demo or admin address printed"
+curl -sf "$demo_url" | grep -q 'appmsg.js' || fail "the demo page at $demo_url"
+curl -sf "${demo_url%/demo}/app/static/appmsg.js" | grep -q 'class Client' || fail "appmsg.js"
+curl -sf "$admin_url" | grep -q 'appmsgsrv cluster' || fail "the admin page at $admin_url"
+curl -sf "${admin_url}/cluster" | grep -q '"comets"' || fail "the admin overview"
+
 "$root/scripts/cluster" up >"$tmp/up2.log" 2>&1 || fail "second up"
 grep -q "already running" "$tmp/up2.log" || fail "second up did not notice the running servers"
 [[ "$(cat "$CLUSTER_VAR"/*/pid | sort)" == "$pids1" ]] || fail "second up started a new set"

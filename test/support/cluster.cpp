@@ -189,9 +189,16 @@ json HttpReply::json() const {
   return nlohmann::json::parse(body, nullptr, false);
 }
 
+std::string HttpReply::header(const std::string& lowercase_name) const {
+  for (auto& [k, v] : headers)
+    if (k == lowercase_name) return v;
+  return "";
+}
+
 HttpReply http_request(const std::string& address, const std::string& method,
                        const std::string& target, const std::string& body,
-                       const std::string& content_type, milliseconds timeout) {
+                       const std::string& content_type, milliseconds timeout,
+                       const std::vector<std::pair<std::string, std::string>>& headers) {
   HttpReply r;
   std::unique_ptr<TestClient> c;
   try {
@@ -202,6 +209,7 @@ HttpReply http_request(const std::string& address, const std::string& method,
   }
   std::string req =
       method + " " + target + " HTTP/1.1\r\nHost: " + address + "\r\nConnection: close\r\n";
+  for (auto& [name, value] : headers) req += name + ": " + value + "\r\n";
   if (method != "GET" || !body.empty()) {
     req += "Content-Type: " + content_type + "\r\nContent-Length: " + std::to_string(body.size()) +
            "\r\n";
@@ -238,6 +246,7 @@ HttpReply http_request(const std::string& address, const std::string& method,
     std::string value = line.substr(colon + 1);
     value.erase(0, value.find_first_not_of(" \t"));
     if (name == "content-type") r.content_type = value;
+    r.headers.emplace_back(name, value);
     if (name == "transfer-encoding" && lower(value).find("chunked") != std::string::npos) {
       chunked = true;
     }
@@ -530,6 +539,7 @@ std::string TestCluster::config_text(const Daemon& d) const {
               "view.dir " APPMSG_SOURCE_DIR "/view\nstatic.dir " APPMSG_SOURCE_DIR "/static\n";
     }
     text += web_extra_;
+    if (!admin_secret_.empty()) text += "\n[admin]\nsecret " + admin_secret_ + "\n";
   }
   return text;
 }
@@ -714,6 +724,10 @@ void TestCluster::kill_daemon(Daemon& d) {
   if (d.proc.wait_exit(milliseconds(10000)) == -1) fail(d, "survived SIGKILL for 10 s");
 }
 
+pid_t TestCluster::comet_pid(int n) {
+  return comet(n).proc.running() ? comet(n).proc.pid() : -1;
+}
+
 void TestCluster::kill_comet(int n) {
   kill_daemon(comet(n));
 }
@@ -759,7 +773,17 @@ HttpReply TestCluster::get(const std::string& target) const {
 
 HttpReply TestCluster::admin_post(const std::string& target, const std::string& body,
                                   const std::string& content_type) const {
-  return http_request(web_.admin, "POST", target, body, content_type);
+  return http_request(web_.admin, "POST", target, body, content_type, milliseconds(5000),
+                      admin_headers());
+}
+
+std::vector<std::pair<std::string, std::string>> TestCluster::admin_headers() const {
+  if (admin_secret_.empty()) return {};
+  return {{"X-Appmsg-Secret", admin_secret_}};
+}
+
+HttpReply TestCluster::admin_get(const std::string& target) const {
+  return http_request(web_.admin, "GET", target, "", "", milliseconds(5000), admin_headers());
 }
 
 HttpReply TestCluster::app_post(const std::string& path, const std::string& body) const {

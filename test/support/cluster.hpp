@@ -31,6 +31,8 @@
 // thread-safe in the sense that separate objects may be used on separate threads.
 #pragma once
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -48,17 +50,20 @@ namespace appmsg::test {
 // HTTP
 
 struct HttpReply {
-  int status = 0;               // 0: no complete answer (see error)
-  std::string content_type;     // the Content-Type header, as sent
-  std::string body;             // de-chunked
-  std::string error;            // why there is no answer
+  int status = 0;                                               // 0: no complete answer (see error)
+  std::string content_type;                                     // the Content-Type header, as sent
+  std::string body;                                             // de-chunked
+  std::string error;                                            // why there is no answer
+  std::vector<std::pair<std::string, std::string>> headers;     // names lowercased, in order
+  std::string header(const std::string& lowercase_name) const;  // "" when absent
   nlohmann::json json() const;  // the body parsed; discarded (is_discarded()) if not JSON
 };
 
 HttpReply http_request(const std::string& address, const std::string& method,
                        const std::string& target, const std::string& body = "",
                        const std::string& content_type = "application/json",
-                       std::chrono::milliseconds timeout = std::chrono::seconds(5));
+                       std::chrono::milliseconds timeout = std::chrono::seconds(5),
+                       const std::vector<std::pair<std::string, std::string>>& headers = {});
 
 // ---------------------------------------------------------------------------------------------
 // Comet clients
@@ -146,6 +151,8 @@ class TestCluster {
   // Text appended to web.conf (ours style), after its last section ([app] in app mode): keys
   // of that section, then any further sections. Set before start().
   void set_web_extra(std::string text) { web_extra_ = std::move(text); }
+  // web's [admin] secret; admin_post and admin_get send it. Set before start().
+  void set_admin_secret(std::string secret) { admin_secret_ = std::move(secret); }
 
   // Starts ZooKeeper, Redis, MariaDB (app mode) and every daemon, and waits until the cluster
   // serves (see the top of this file). Throws std::runtime_error with the tail of the failing
@@ -173,6 +180,7 @@ class TestCluster {
   const std::string& comet_ws(int n) const { return comet(n).ws; }
   const std::string& comet_rpc(int n) const { return comet(n).rpc; }
   const std::string& comet_stat(int n) const { return comet(n).stat; }
+  pid_t comet_pid(int n);  // -1 when it does not run
   const std::string& message_rpc(int n) const { return message(n).rpc; }
   const std::string& message_stat(int n) const { return message(n).stat; }
   const std::string& web_http() const { return web_.http; }
@@ -189,6 +197,7 @@ class TestCluster {
   HttpReply get(const std::string& target) const;
   HttpReply admin_post(const std::string& target, const std::string& body,
                        const std::string& content_type = "application/json") const;
+  HttpReply admin_get(const std::string& target) const;
   nlohmann::json stat() const;  // discarded when web does not answer with JSON
 
   // App mode: POST (JSON body) and GET on web's /app listener.
@@ -262,6 +271,8 @@ class TestCluster {
   ConfigStyle style_;
   bool with_app_;
   std::string web_extra_;
+  std::string admin_secret_;
+  std::vector<std::pair<std::string, std::string>> admin_headers() const;
   TempDir dir_;
   std::string db_conf_;  // app mode: <dir>/db.conf
   ZooKeeperServer zk_;

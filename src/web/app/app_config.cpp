@@ -48,7 +48,6 @@ AppConfig AppConfig::load(const Config& web, const Config& db) {
   o.max_body_bytes =
       static_cast<size_t>(web.get_size("app", "body.max", static_cast<int64_t>(o.max_body_bytes)));
   if (o.max_body_bytes < 4096) web.fail("app", "body.max", "must be at least 4KB");
-  o.view_dir = web.get_string("app", "view.dir", o.view_dir);
   o.static_dir = web.get_string("app", "static.dir", o.static_dir);
   o.qr_contact = web.get_bool("app", "qr.contact", o.qr_contact);
   o.file_expiry_every = seconds_of(web, "app", "filelink.interval", o.file_expiry_every);

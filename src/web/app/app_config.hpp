@@ -40,7 +40,6 @@ struct AppConfig {
   int password_iterations = 210000;                 // PBKDF2-HMAC-SHA256 rounds for new hashes
   size_t max_body_bytes = 1 << 20;                  // an /app request body; larger gets 413
   size_t max_names = 1000;                          // toUserNames of app/user/push; more gets 65532
-  std::string view_dir = "view";                    // [app] view.dir: the erweima page's template
   std::string static_dir = "static";  // [app] static.dir: files served under /app/static/
   bool qr_contact = false;            // [app] qr.contact: the QR page shows email and phone
   std::chrono::seconds file_expiry_every{86400};  // [app] filelink.interval: expiry job period

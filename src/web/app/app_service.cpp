@@ -10,6 +10,7 @@
 #include "web/app/app_push.hpp"
 #include "web/app/application_api.hpp"
 #include "web/app/client_version.hpp"
+#include "web/app/demo_page.hpp"
 #include "web/app/device_push.hpp"
 #include "web/app/directory_api.hpp"
 #include "web/app/login.hpp"
@@ -56,6 +57,7 @@ AppService::AppService(asio::any_io_executor ex, AppConfig config, WebContext& w
   add_qun_routes(*router_, ctx_);
   add_sync_routes(*router_, ctx_);
   add_qr_routes(*router_, ctx_);
+  add_demo_routes(*router_, ctx_);
   add_static_routes(*router_, load_static_files(c.static_dir));
   web.extra_metrics = [this] { return metrics(); };
 }
@@ -76,6 +78,7 @@ asio::awaitable<void> AppService::start() {
   HttpServerOptions o;
   o.name = "app";
   o.max_body_bytes = ctx_.config.max_body_bytes;
+  o.cors = CorsPolicy(ctx_.web->config.cors_origins);
   server_ = std::make_unique<HttpServer>(ex_, o, router_);
   for (auto& bind : ctx_.config.bind) {
     addresses_.push_back(advertised_address(bind, server_->listen(bind), ""));

@@ -133,7 +133,7 @@ asio::awaitable<HttpResponse> erweima(AppContext& ctx, const HttpRequest& req) {
   HttpResponse r;
   r.content_type = "text/html;charset=utf-8";
   try {
-    const std::string tmpl = read_file(ctx.config.view_dir + "/erweima.html");
+    const std::string tmpl = read_file(ctx.web->config.view_dir + "/erweima.html");
     r.body =
         render_template(tmpl, {{"nickname", user->nickname.empty() ? user->name : user->nickname},
                                {"email", ctx.config.qr_contact ? user->email : ""},

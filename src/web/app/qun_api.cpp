@@ -1,4 +1,5 @@
-// create-qun, getQunMembers, updateQunTopic, addQunMember, delQunMember.
+// create-qun, getQunMembers, updateQunTopic, addQunMember, delQunMember, and getQunList
+// (ours: the caller's quns).
 #include "web/app/qun_api.hpp"
 
 #include <openssl/rand.h>
@@ -475,6 +476,32 @@ asio::awaitable<Answer> del_qun_member(AppContext& ctx, const HttpRequest& req) 
   co_return co_await std::move(op);
 }
 
+// ---- getQunList (not in the original): the quns the caller belongs to ----
+
+asio::awaitable<Answer> get_qun_list(AppContext& ctx, const HttpRequest& req) {
+  auto s = start(ctx, req, nullptr, 0);
+  auto started = co_await std::move(s);
+  if (auto* a = std::get_if<Answer>(&started)) co_return *a;
+  auto& r = std::get<QunRequest>(started);
+  auto op = ctx.db->execute(
+      "SELECT q.id, q.name, (SELECT COUNT(*) FROM qun_user m WHERE m.qun_id = q.id), "
+      "q.creator_id FROM qun q JOIN qun_user u ON u.qun_id = q.id WHERE u.user_id = ? "
+      "ORDER BY q.name, q.id",
+      {r.caller.user->id});
+  auto rows = co_await std::move(op);
+  ojson list = ojson::array();
+  for (auto& row : rows.rows) {
+    ojson m = node_json(col(row, 0), "@qun", col(row, 1), 0, nullptr);
+    m["memberCount"] = num(row, 2);
+    m["creator"] = col(row, 3) + "@user";
+    list.push_back(std::move(m));
+  }
+  Answer a;
+  a.payload["qunCount"] = list.size();
+  a.payload["qunList"] = std::move(list);
+  co_return a;
+}
+
 }  // namespace
 
 void add_qun_routes(HttpRouter& router, AppContext& ctx) {
@@ -483,6 +510,7 @@ void add_qun_routes(HttpRouter& router, AppContext& ctx) {
   add_app_route(router, ctx, "/app/client/device/updateQunTopic", {"POST"}, update_qun_topic);
   add_app_route(router, ctx, "/app/client/device/addQunMember", {"POST"}, add_qun_member);
   add_app_route(router, ctx, "/app/client/device/delQunMember", {"POST"}, del_qun_member);
+  add_app_route(router, ctx, "/app/client/device/getQunList", {"POST"}, get_qun_list);
 }
 
 }  // namespace appmsg::web::app

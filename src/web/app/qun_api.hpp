@@ -1,5 +1,7 @@
 // The qun (chat group) routes (spec/app-api.md 3.5 with its [fix] items): device/create-qun,
-// getQunMembers, updateQunTopic, addQunMember, delQunMember.
+// getQunMembers, updateQunTopic, addQunMember, delQunMember; and device/getQunList (ours, for
+// clients that list their groups: {"qunCount":N,"qunList":[Member of each qun the caller
+// belongs to, by name, with memberCount and creator]}).
 //
 // Rules: the caller is the token's user and its tenant must exist (checked first); members
 // are users of the caller's tenant; only members read or change a qun; only its creator
