@@ -2,7 +2,8 @@
 // an admin secret: CORS answers of the public and /app listeners, the admin overview behind
 // the secret, device/getQunList, the pages' routes, and the demo page with the SDK in
 // headless Chromium (test/browser/demo.mjs: two users, a group, a comet killed under a page,
-// a page closed and reopened, the original SDK's requests), which saves screenshots in the build folder's artifacts/.
+// a page closed and reopened, the original SDK's requests), which saves screenshots in the
+// build folder's artifacts/.
 #include <gtest/gtest.h>
 
 #include <array>
