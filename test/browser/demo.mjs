@@ -163,6 +163,12 @@ try {
     fail(`/1/msg/get for the old SDK: ${JSON.stringify(offline)}`);
   }
   seen.originalSdk = { key, mid: m.mid };
+  // The SDK as an ES module exports the same classes.
+  const esm = await old.evaluate(async () => {
+    const m = await import('/app/static/appmsg.mjs');
+    return m.Client === window.AppMsg.Client && typeof m.connectUser === 'function' && m.default === window.AppMsg;
+  });
+  if (!esm) fail('appmsg.mjs does not export the SDK');
 
   // The admin page: behind the secret, then the comets listed.
   const admin = await ctxA.newPage();
