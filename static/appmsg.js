@@ -142,7 +142,8 @@
    * @param {string} options.web      base URL of the public API ("http://host:8090")
    * @param {string} options.key      the key to subscribe to ("42@user")
    * @param {string} [options.token]  login token, for comets with `auth yes`
-   * @param {number} [options.heartbeat=30]  seconds between heartbeats (30 at least)
+   * @param {number} [options.heartbeat=60]  the heartbeat asked of the comet, in seconds (30 at
+   *   least); "h" is sent every half of it, so a throttled background tab keeps its connection
    * @param {number|null} [options.since=null]  where to start when no mid of this key is kept:
    *   null = live messages only, 0 = every stored message first
    * @param {Storage} [options.storage=localStorage]  where the last mid of each key is kept
@@ -157,7 +158,7 @@
       this.web = options.web.replace(/\/+$/, '');
       this.key = options.key;
       this.token = options.token || '';
-      this.heartbeat = clamp(Math.round(options.heartbeat || 30), 30, 3600);
+      this.heartbeat = clamp(Math.round(options.heartbeat || 60), 30, 3600);
       this.since = options.since === undefined ? null : options.since;
       this.storage = options.storage || defaultStorage();
       this.backoff = options.backoff || 500;
@@ -165,19 +166,27 @@
       this.timeout = options.timeout || 5000;
       this.server = null; // "host:port" of the comet while connected
       this._running = false;
+      this._generation = 0; // one per connection attempt: late answers of older ones are ignored
+      this._last = null; // the last mid delivered by this client (read from storage at start)
       this._ws = null;
       this._attempt = 0;
       this._timers = new Set();
     }
 
-    /** The last mid seen on this key (null before the first). */
+    /** The last mid this client delivered on its key (null before the first). */
     get mid() {
-      const v = this.storage.getItem('appmsg.mid.' + this.key);
-      return v === null ? null : Number(v);
+      return this._last;
     }
 
-    set mid(value) {
-      this.storage.setItem('appmsg.mid.' + this.key, String(value));
+    _stored() {
+      const v = this.storage.getItem('appmsg.mid.' + this.key);
+      return v === null || v === '' || isNaN(Number(v)) ? null : Number(v);
+    }
+
+    // Keeps `mid` for the next start (another page on the same key may have kept a later one).
+    _store(mid) {
+      const kept = this._stored();
+      if (kept === null || kept < mid) this.storage.setItem('appmsg.mid.' + this.key, String(mid));
     }
 
     /** Whether the client is subscribed now. */
@@ -189,6 +198,7 @@
     start() {
       if (this._running) return this;
       this._running = true;
+      this._last = this._stored();
       this._connect();
       return this;
     }
@@ -196,14 +206,23 @@
     /** Ends the subscription for good; no reconnect follows. */
     stop() {
       this._running = false;
+      this._generation++;
       this._clearTimers();
-      if (this._ws) {
-        const ws = this._ws;
-        this._ws = null;
-        this._detach(ws);
-        ws.close(1000, 'stopped');
-        this._closed(1000, 'stopped');
+      if (this._ws) this._drop(1000, 'stopped');
+    }
+
+    // Ends the current connection at once (its handlers detached) and reports the close.
+    _drop(code, reason) {
+      const ws = this._ws;
+      this._ws = null;
+      this._detach(ws);
+      this._clearTimers();
+      try {
+        ws.close(code, reason);
+      } catch (e) {
+        // already closed
       }
+      this._closed(code, reason);
     }
 
     _later(fn, ms) {
@@ -224,6 +243,7 @@
 
     async _connect() {
       if (!this._running) return;
+      const generation = ++this._generation;
       let server;
       try {
         const url =
@@ -234,16 +254,17 @@
         }
         server = answer.data.server;
       } catch (error) {
+        if (generation !== this._generation) return;
         this._emit('error', { error });
         this._retry();
         return;
       }
-      if (!this._running) return;
+      if (generation !== this._generation || !this._running) return;
       this._open(server);
     }
 
     _open(server) {
-      const resume = this.mid !== null ? this.mid : this.since;
+      const resume = this._last !== null ? this._last : this.since;
       let url =
         (this.web.startsWith('https:') ? 'wss://' : 'ws://') + server + '/sub?key=' +
         encodeURIComponent(this.key) + '&heartbeat=' + this.heartbeat + '&ver=1';
@@ -259,7 +280,7 @@
       }
       this._ws = ws;
       this._subscribed = false;
-      ws.onmessage = (e) => this._onFrame(server, resume, e.data);
+      ws.onmessage = (e) => this._onFrame(ws, server, resume, e.data);
       ws.onerror = () => this._emit('error', { error: new Error('WebSocket error on ' + server) });
       ws.onclose = (e) => {
         if (this._ws !== ws) return;
@@ -270,6 +291,13 @@
       };
       // The comet answers a subscribe within seconds; a connection that stays silent is dropped.
       this._watchdog(ws, 10000);
+    }
+
+    // Drops `ws` and tries again, without waiting for a closing handshake a dead link never ends.
+    _abandon(ws, reason) {
+      if (this._ws !== ws) return;
+      this._drop(4000, reason);
+      this._retry();
     }
 
     _detach(ws) {
@@ -287,24 +315,24 @@
     _watchdog(ws, ms) {
       clearTimeout(this._silence);
       this._timers.delete(this._silence);
-      this._silence = this._later(() => {
-        if (this._ws === ws) ws.close(4000, 'no answer');
-      }, ms);
+      this._silence = this._later(() => this._abandon(ws, 'no answer'), ms);
     }
 
-    _onFrame(server, resumedFrom, data) {
-      const ws = this._ws;
-      if (typeof data !== 'string' || !ws) return;
+    _onFrame(ws, server, resumedFrom, data) {
+      if (typeof data !== 'string' || this._ws !== ws) return;
       if (data[0] === '+') {
         // "+h": the subscribe's acknowledgement, then the answer to each heartbeat.
         if (!this._subscribed) {
           this._subscribed = true;
-          this._attempt = 0;
           this.server = server;
           this._beat = setInterval(() => {
             if (this._ws === ws && ws.readyState === 1) ws.send('h');
-          }, this.heartbeat * 1000);
+          }, (this.heartbeat * 1000) / 2);
           this._emit('open', { server, resumedFrom });
+        } else {
+          // A heartbeat answered: the connection held (a comet that closes right after the
+          // subscribe, e.g. when it cannot read the store, keeps the back-off growing).
+          this._attempt = 0;
         }
         this._watchdog(ws, (this.heartbeat + 15) * 1000);
         return;
@@ -322,9 +350,9 @@
         return;
       }
       if (typeof m.mid !== 'number') return;
-      const last = this.mid;
-      if (last !== null && m.mid <= last) return; // seen already
-      this.mid = m.mid;
+      if (this._last !== null && m.mid <= this._last) return; // seen already
+      this._last = m.mid;
+      this._store(m.mid);
       this._emit('message', { key: this.key, mid: m.mid, msg: m.msg, gid: m.gid });
     }
 

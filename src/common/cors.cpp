@@ -27,10 +27,13 @@ std::optional<HttpResponse> CorsPolicy::preflight(const HttpRequest& req) const 
 }
 
 void CorsPolicy::decorate(const HttpRequest& req, HttpResponse& res) const {
-  auto origin = req.header("Origin");
-  if (!origin || !allows(*origin)) return;
-  res.headers.emplace_back("Access-Control-Allow-Origin", std::string(*origin));
+  if (!enabled()) return;
+  // Whatever the origin: a cache must not hand one origin's answer to another.
   res.headers.emplace_back("Vary", "Origin");
+  auto origin = req.header("Origin");
+  if (origin && allows(*origin)) {
+    res.headers.emplace_back("Access-Control-Allow-Origin", std::string(*origin));
+  }
 }
 
 }  // namespace appmsg

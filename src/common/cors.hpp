@@ -24,8 +24,8 @@ class CorsPolicy {
   // requested headers, cached 10 minutes); nullopt when `req` is no preflight or its origin is
   // not allowed (it is then routed as usual: an unknown OPTIONS gets 405).
   std::optional<HttpResponse> preflight(const HttpRequest& req) const;
-  // Adds Access-Control-Allow-Origin (the request's origin) and Vary: Origin to the answer of
-  // a request from an allowed origin.
+  // When enabled: Vary: Origin on every answer, and Access-Control-Allow-Origin (the request's
+  // origin) on the answer to an allowed origin.
   void decorate(const HttpRequest& req, HttpResponse& res) const;
 
  private:

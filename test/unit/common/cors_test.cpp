@@ -53,7 +53,7 @@ TEST(CorsPolicy, PreflightOfAnAllowedOriginIsAnswered) {
       request("GET", {{"Origin", "http://a.test"}, {"Access-Control-Request-Method", "GET"}})));
 }
 
-TEST(CorsPolicy, AnswersToAllowedOriginsNameTheOriginAndVary) {
+TEST(CorsPolicy, AnswersNameAnAllowedOriginAndAlwaysVary) {
   CorsPolicy p({"http://a.test"});
   HttpResponse allowed;
   p.decorate(request("GET", {{"origin", "http://a.test"}}), allowed);
@@ -61,10 +61,14 @@ TEST(CorsPolicy, AnswersToAllowedOriginsNameTheOriginAndVary) {
   EXPECT_EQ(header(allowed, "Vary"), "Origin");
   HttpResponse other;
   p.decorate(request("GET", {{"Origin", "http://evil.test"}}), other);
-  EXPECT_TRUE(other.headers.empty());
+  EXPECT_EQ(header(other, "Access-Control-Allow-Origin"), "");
+  EXPECT_EQ(header(other, "Vary"), "Origin") << "caches keep answers apart per origin";
   HttpResponse none;
   p.decorate(request("GET", {}), none);
-  EXPECT_TRUE(none.headers.empty());
+  EXPECT_EQ(header(none, "Access-Control-Allow-Origin"), "");
+  HttpResponse off;
+  CorsPolicy().decorate(request("GET", {{"Origin", "http://a.test"}}), off);
+  EXPECT_TRUE(off.headers.empty()) << "off: the original's answers, unchanged";
 }
 
 }  // namespace
