@@ -124,17 +124,6 @@ TEST_F(AppBrowserTest, TheDemoPageAndTheSdkAreServed) {
   }
 }
 
-// Runs `command`, returns its exit status and output (stdout and stderr).
-std::pair<int, std::string> run(const std::string& command) {
-  std::string out;
-  FILE* p = ::popen((command + " 2>&1").c_str(), "r");
-  if (!p) return {-1, "popen failed"};
-  std::array<char, 4096> buf;
-  while (size_t n = std::fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
-  int status = ::pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
-
 // Last in this file: it kills a comet (the one serving the second page).
 TEST_F(AppBrowserTest, TwoUsersChatInChromiumThroughACometFailureAndAClosedPage) {
   const std::string browser_dir = APPMSG_SOURCE_DIR "/test/browser";

@@ -17,7 +17,9 @@
 #include <sys/wait.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
+#include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -44,6 +46,18 @@ using test::eventually;
 using test::Proto;
 using test::Subscriber;
 using test::TestCluster;
+
+// Runs `command` through the shell; its exit status and output (stdout and stderr). For the
+// browser checks (node test/browser/*.mjs).
+inline std::pair<int, std::string> run(const std::string& command) {
+  std::string out;
+  FILE* p = ::popen((command + " 2>&1").c_str(), "r");
+  if (!p) return {-1, "popen failed"};
+  std::array<char, 4096> buf;
+  while (size_t n = std::fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
+  int status = ::pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
 
 inline test::ClusterBinaries binaries() {
   return {APPMSG_COMET_BIN, APPMSG_MESSAGE_BIN, APPMSG_WEB_BIN};

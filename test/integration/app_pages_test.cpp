@@ -84,17 +84,6 @@ TEST_F(AppPagesTest, StaticFilesAreServedByExactPathWithoutListingsOrEscapes) {
   }
 }
 
-// Runs `command`, returns its exit status and output (stdout and stderr).
-std::pair<int, std::string> run(const std::string& command) {
-  std::string out;
-  FILE* p = ::popen((command + " 2>&1").c_str(), "r");
-  if (!p) return {-1, "popen failed"};
-  std::array<char, 4096> buf;
-  while (size_t n = std::fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
-  int status = ::pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
-
 TEST_F(AppPagesTest, TheQrPageRendersInChromiumWithTheHostileNicknameAsText) {
   const std::string browser_dir = APPMSG_SOURCE_DIR "/test/browser";
   ASSERT_TRUE(std::filesystem::exists(browser_dir + "/node_modules/playwright-core"))
