@@ -136,6 +136,16 @@ asio::awaitable<void> CometService::start() {
     redis_->start();
     presence_->start();
   }
+  // An expired session took this comet out of the ring for a while, and pushes for its keys
+  // went to other comets meanwhile (stored there, never delivered here). Its clients are
+  // closed as migrated, so each subscribes again through /server/get and resumes after its
+  // last mid: no gap, as after a restart. (The registration is made again by ZkClient.)
+  zk_->on_session([this](ZkSessionState state) {
+    if (state != ZkSessionState::expired) return;
+    size_t closed = sessions_.close_all(CloseReason::migrated);
+    spdlog::warn("comet {}: ZooKeeper session expired; closed {} clients so they resume",
+                 config_.comet_node, closed);
+  });
   zk_->start();
   store_->watch(*zk_);
   std::string prefix = config_.comet_path + "/" + config_.comet_node + "/";

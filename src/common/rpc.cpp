@@ -22,6 +22,18 @@ HttpResponse error_response(int status, int code, const std::string& message) {
   return r;
 }
 
+int64_t unix_millis(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+// The call's deadline has passed (a call without the header, e.g. from curl, has none).
+bool past_deadline(const HttpRequest& req) {
+  auto header = req.header(kRpcDeadlineHeader);
+  if (!header) return false;
+  auto deadline = parse_go_int(*header);
+  return deadline && unix_millis(std::chrono::system_clock::now()) > *deadline;
+}
+
 bool secret_matches(const std::string& expected, std::string_view given) {
   return expected.size() == given.size() &&
          CRYPTO_memcmp(expected.data(), given.data(), expected.size()) == 0;
@@ -43,6 +55,9 @@ void add_rpc_method(HttpRouter& router, const std::string& name, std::string sec
         if (!secret.empty() && !secret_matches(secret, req.header(kRpcSecretHeader).value_or(""))) {
           spdlog::warn("rpc {}: wrong secret from {}", name, req.remote_address);
           co_return error_response(401, rpc_code::unauthorized, "wrong secret");
+        }
+        if (past_deadline(req)) {
+          co_return error_response(200, rpc_code::expired, "read after its deadline: not run");
         }
         json params =
             json::parse(req.body.empty() ? std::string("null") : req.body, nullptr, false);
@@ -94,6 +109,8 @@ asio::awaitable<json> RpcClient::call(std::string method, json params,
                                       std::chrono::milliseconds deadline) {
   HttpFields headers{{"Content-Type", "application/json"}};
   if (!opts_.secret.empty()) headers.emplace_back(kRpcSecretHeader, opts_.secret);
+  headers.emplace_back(kRpcDeadlineHeader,
+                       std::to_string(unix_millis(std::chrono::system_clock::now() + deadline)));
   HttpResponse res;
   try {
     // The awaitable is built outside co_await: g++ 12 destroys temporaries there twice.

@@ -5,6 +5,11 @@
 //   200 {"result": ...}                     success
 //   200 {"error": {"code": N, "message": "..."}}  the method failed (codes below)
 //   401 / 404 / 400 with the same error body    bad secret / unknown method / body not JSON
+// Every call carries its deadline (X-Appmsg-Deadline, Unix milliseconds). A server that reads a
+// call after it answers `expired` without running it: the caller has given up (e.g. the server
+// was stopped, or its socket backlog was), and running it would deliver a push nobody waits for,
+// with a newer mid than what was stored meanwhile elsewhere. So the daemons' clocks must agree
+// (NTP): a server ahead by d shortens every deadline by d.
 // Batch forms are ordinary methods whose params carry arrays; one call per peer, not per key.
 #pragma once
 
@@ -30,6 +35,7 @@ constexpr int bad_request = 1;   // params malformed
 constexpr int unauthorized = 2;  // wrong or missing secret
 constexpr int no_method = 3;     // unknown method
 constexpr int internal = 4;      // the method threw something unexpected
+constexpr int expired = 5;       // read after its deadline: it did not run
 // Methods may use their own codes from 100 up.
 }  // namespace rpc_code
 
@@ -48,6 +54,7 @@ class RpcError : public std::runtime_error {
 using RpcMethod = std::function<boost::asio::awaitable<nlohmann::json>(const nlohmann::json&)>;
 
 constexpr const char* kRpcSecretHeader = "X-Appmsg-Secret";
+constexpr const char* kRpcDeadlineHeader = "X-Appmsg-Deadline";
 
 // Routes POST /rpc/<name> to `method`. A non-empty secret must match the request's header.
 // A method reports failure by throwing RpcError (its code and message go back to the caller).

@@ -972,7 +972,9 @@ TEST_F(CometTest, graceful_stop_closes_connections_still_in_their_handshake) {
   }
 }
 
-TEST_F(CometTest, registration_comes_back_after_a_session_expiry_and_clients_stay) {
+// While the session was gone, web routed this comet's keys elsewhere: its clients may have
+// missed messages there, so each is closed (as migrated) to subscribe again and resume.
+TEST_F(CometTest, registration_comes_back_after_a_session_expiry_and_clients_are_sent_to_resume) {
   start_comet(config());
   const std::string parent = root_ + "/comet/" + node_;
   ASSERT_TRUE(eventually([&] { return children_of(parent).size() == 1; }));
@@ -989,9 +991,12 @@ TEST_F(CometTest, registration_comes_back_after_a_session_expiry_and_clients_sta
   auto data = io_.run(zk_->get(parent + "/" + children_of(parent)[0]));
   ASSERT_TRUE(data);
   EXPECT_TRUE(names_address(json::parse(*data).value("tcp", json()), comet_->tcp_addresses()[0]));
-  // The session is ZooKeeper's business: the clients of the comet never noticed.
-  c->send("h");
-  EXPECT_EQ(c->read_exact(4, 5s), "+h\r\n");
+  EXPECT_EQ(c->read_until_close(5s), "");
+  EXPECT_TRUE(c->closed());
+  EXPECT_EQ(comet_->stats().closed_migrated.load(), 1u);
+  auto again = subscribe("expiry@user");  // a new connection is served as before
+  again->send("h");
+  EXPECT_EQ(again->read_exact(4, 5s), "+h\r\n");
 }
 
 }  // namespace

@@ -429,6 +429,40 @@ TEST_F(RpcTest, NonJsonBodyIsHttp400) {
   EXPECT_EQ(body["error"]["code"], rpc_code::bad_request);
 }
 
+// A call read after the deadline it carries is answered `expired` and does not run (the
+// caller has given up); one read before it runs. A call without the header (curl) runs.
+TEST_F(RpcTest, CallReadAfterItsDeadlineIsExpiredAndDoesNotRun) {
+  int runs = 0;
+  auto router = std::make_shared<HttpRouter>();
+  add_rpc_method(*router, "count", kSecret,
+                 [&runs](const json&) -> asio::awaitable<json> { co_return ++runs; });
+  const std::string address = start(router);
+  auto http = client(address);
+  const auto unix_ms = [](std::chrono::system_clock::duration from_now) {
+    return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                              (std::chrono::system_clock::now() + from_now).time_since_epoch())
+                              .count());
+  };
+  HttpFields headers{{"Content-Type", "application/json"}, {kRpcSecretHeader, kSecret}};
+  auto late = headers;
+  late.emplace_back(kRpcDeadlineHeader, unix_ms(-1s));
+  auto r = fetch(*http, "POST", "/rpc/count", "{}", late);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(json::parse(r.body, nullptr, false)["error"]["code"], rpc_code::expired) << r.body;
+  EXPECT_EQ(runs, 0);
+
+  auto in_time = headers;
+  in_time.emplace_back(kRpcDeadlineHeader, unix_ms(5s));
+  r = fetch(*http, "POST", "/rpc/count", "{}", in_time);
+  EXPECT_EQ(json::parse(r.body, nullptr, false)["result"], 1) << r.body;
+  r = fetch(*http, "POST", "/rpc/count", "{}", headers);
+  EXPECT_EQ(json::parse(r.body, nullptr, false)["result"], 2) << r.body;
+
+  // RpcClient sends its deadline: a call in time runs.
+  RpcClient c(io_.executor(), RpcClientOptions{address, kSecret});
+  EXPECT_EQ(io_.run(call(c, "count", json::object(), 2s)), 3);
+}
+
 TEST_F(RpcTest, SlowMethodBeyondTheDeadlineIsTimeout) {
   auto c = rpc_client();
   auto started = Clock::now();
