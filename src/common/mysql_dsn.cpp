@@ -73,6 +73,8 @@ milliseconds parse_go_duration(std::string_view s) {
     }
     if (!matched) bad_dsn("missing or unknown unit in duration");
   }
+  // As Go: a duration is an int64 of nanoseconds (about 292 years).
+  if (total_ns >= 9223372036854775808.0) bad_dsn("duration out of range");
   return milliseconds(static_cast<int64_t>(total_ns / 1e6));
 }
 

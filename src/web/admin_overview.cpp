@@ -60,8 +60,8 @@ asio::awaitable<HttpResponse> cluster(WebContext& ctx, const HttpRequest& req) {
   auto countdown = std::make_shared<Countdown>(ex, snap->nodes.size() + addresses.size());
   for (auto& [name, node] : snap->nodes) {
     ask(
-        ex, name, [node] { return node->call("stat", json::object(), kNodeDeadline); }, comets,
-        countdown);
+        ex, name, [node = node] { return node->call("stat", json::object(), kNodeDeadline); },
+        comets, countdown);
   }
   for (auto& address : addresses) {
     MessageNodes* nodes = ctx.messages;  // owned by WebService, which outlives requests

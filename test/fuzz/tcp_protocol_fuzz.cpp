@@ -5,23 +5,23 @@
  * stream. The stream is fed to CommandParser in random chunks, command after command (reset
  * after each), and each command's result is checked against a single whole feed of the same
  * bytes; parsed commands go to parse_sub and parse_sub_query. The stream is also a push body
- * for compact_json and both payload encoders. Besides crashing (ASan/UBSan), it aborts when:
- * chunked and whole parsing disagree, `used` is out of range, a limit is exceeded, a payload
- * holds CR or LF, or compacting is not idempotent.
+ * for is_json, strip_whitespace and both payload encoders. Besides crashing (ASan/UBSan), it
+ * aborts when: chunked and whole parsing disagree, `used` is out of range, a limit is
+ * exceeded, a payload holds CR or LF, stripping is not idempotent, or a body is_json accepts
+ * is not the same value to nlohmann::json (itself, stripped, and inside the payload).
  */
-// clang-format off
-// Run (clang, from anywhere):
-//   cmake -S /work/main -B /work/main/build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DAPPMSG_FUZZ=ON && ninja -C /work/main/build-fuzz tcp_protocol_fuzz && /work/main/build-fuzz/test/tcp_protocol_fuzz -max_total_time=60
-// clang-format on
+// Run: scripts/fuzz tcp_protocol_fuzz [SECONDS]
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 #include "comet/tcp_protocol.hpp"
+#include "common/json_text.hpp"
 
 namespace {
 
@@ -51,18 +51,25 @@ CommandLimits pick_limits(uint8_t selector) {
 }
 
 void check_payloads(std::string_view body) {
-  const auto line_free = [](const std::string& s) {
-    return s.find('\n') == std::string::npos && s.find('\r') == std::string::npos;
+  const auto line_free = [](std::string_view s) {
+    return s.find('\n') == std::string_view::npos && s.find('\r') == std::string_view::npos;
   };
-  check(line_free(appmsg::comet::encode_old(body, 1)));
-  check(line_free(appmsg::comet::encode_new(body, 1)));  // not compacted: still line-free
-  if (const auto compact = appmsg::comet::compact_json(body)) {
-    check(line_free(*compact));
-    check(appmsg::comet::compact_json(*compact) == compact);
-    std::string frame;
-    appmsg::comet::append_tcp_frame(frame, appmsg::comet::encode_new(*compact, INT64_MAX));
-    check(frame.size() > compact->size());
-  }
+  check(line_free(appmsg::encode_old(body, 1)));
+  if (!appmsg::is_json(body)) return;
+  const std::string stripped = appmsg::strip_whitespace(body);
+  check(line_free(stripped) && appmsg::is_json(stripped));
+  check(appmsg::strip_whitespace(stripped) == stripped);
+  // The same value as a full parser reads, in the body and inside the new-format payload.
+  const auto value = nlohmann::json::parse(body, nullptr, false);
+  check(!value.is_discarded());
+  check(nlohmann::json::parse(stripped) == value);
+  const std::string payload = appmsg::encode_new(body, INT64_MAX);
+  check(line_free(payload));
+  const auto parsed = nlohmann::json::parse(payload);
+  check(parsed["msg"] == value && parsed["mid"] == INT64_MAX && parsed["gid"] == 0);
+  std::string frame;
+  appmsg::comet::append_tcp_frame(frame, payload);
+  check(frame.size() > payload.size());
 }
 
 }  // namespace

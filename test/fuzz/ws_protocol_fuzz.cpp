@@ -16,12 +16,8 @@
  *    over 125 bytes), so it never buffers more than one frame of at most 14 + limit bytes.
  *  - Each frame payload is re-encoded with append_ws_frame and checked byte for byte.
  * Besides crashing (ASan/UBSan, or an exception escaping), those are the failures.
- * (-Wno-unknown-warning-option below: clang does not know the g++-only -Wno-restrict.)
  */
-// clang-format off
-// Run (clang, from anywhere):
-//   cmake -S /work/main -B /work/main/build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_CXX_FLAGS=-Wno-unknown-warning-option -DAPPMSG_FUZZ=ON && ninja -C /work/main/build-fuzz ws_protocol_fuzz && /work/main/build-fuzz/test/ws_protocol_fuzz -max_total_time=120
-// clang-format on
+// Run: scripts/fuzz ws_protocol_fuzz [SECONDS]
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
