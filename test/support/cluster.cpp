@@ -452,6 +452,7 @@ TestCluster::TestCluster(ClusterBinaries bins, ConfigStyle style, bool with_app)
 TestCluster::~TestCluster() {
   // Web first (it stops calling the others), then the rest at once: one SIGTERM each (a second
   // one would start a second stop), a bounded wait, then ChildProcess::stop's SIGKILL.
+  if (web_.proc.running()) ::kill(web_.proc.pid(), SIGCONT);
   web_.proc.stop(kStopGrace);
   std::vector<Daemon*> rest;
   for (auto& d : comets_) rest.push_back(&d);
@@ -756,6 +757,31 @@ void TestCluster::pause_message(int n) {
 
 void TestCluster::resume_message(int n) {
   if (message(n).proc.running()) ::kill(message(n).proc.pid(), SIGCONT);
+}
+
+void TestCluster::pause_comet(int n) {
+  if (comet(n).proc.running()) ::kill(comet(n).proc.pid(), SIGSTOP);
+}
+
+void TestCluster::resume_comet(int n) {
+  if (comet(n).proc.running()) ::kill(comet(n).proc.pid(), SIGCONT);
+}
+
+void TestCluster::pause_web() {
+  if (web_.proc.running()) ::kill(web_.proc.pid(), SIGSTOP);
+}
+
+void TestCluster::resume_web() {
+  if (web_.proc.running()) ::kill(web_.proc.pid(), SIGCONT);
+}
+
+void TestCluster::kill_web() {
+  kill_daemon(web_);
+}
+
+void TestCluster::start_web() {
+  start_daemons({&web_});
+  wait_web_ready(kWebReadyTimeout);
 }
 
 void TestCluster::start_message(int n) {

@@ -88,6 +88,7 @@ class Subscriber {
 
   bool subscribed() const { return subscribed_; }
   const std::string& error() const { return error_; }
+  bool ended() const { return ended_; }  // the server ended the connection
 
   // The next pushed message ({"msg":...,"mid":N,"gid":0}); nullopt, with error() saying why,
   // when none arrives in time, the connection ends or the bytes are not a message.
@@ -172,7 +173,17 @@ class TestCluster {
   // resumes a paused daemon before stopping it.
   void pause_message(int n);
   void resume_message(int n);
+  // The same for comets and web (SIGSTOP / SIGCONT).
+  void pause_comet(int n);
+  void resume_comet(int n);
+  void pause_web();
+  void resume_web();
+  void kill_web();   // SIGKILL
+  void start_web();  // again, on the same ports; waits until it routes to every running comet
   void restart_zookeeper();  // stop, then start on the same port with the same data
+  // Redis with `appendonly yes` (as a deployment runs it), so that a restart keeps the data.
+  // Set before start().
+  void set_redis_appendonly() { redis_.set_appendonly(true); }
 
   // Addresses ("127.0.0.1:P").
   static std::string comet_name(int n) { return "node" + std::to_string(n); }

@@ -352,9 +352,10 @@ void RedisServer::start() {
   start_server(
       proc_, started_once_, port_, "redis-server", log_, kRedisReadyTimeout,
       [this] {
-        proc_.spawn({"redis-server", "--port", std::to_string(port_), "--bind", "127.0.0.1",
-                     "--save", "", "--appendonly", "no", "--dir", dir_.path()},
-                    log_, dir_.path());
+        proc_.spawn(
+            {"redis-server", "--port", std::to_string(port_), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", appendonly_ ? "yes" : "no", "--dir", dir_.path()},
+            log_, dir_.path());
       },
       [this] { return redis_answers_ping(port_); });
 }

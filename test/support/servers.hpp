@@ -79,6 +79,8 @@ class RedisServer {
   void start();    // ready when PING answers +PONG; deadline 10 s
   void stop();     // SIGTERM, bounded wait, SIGKILL
   void restart();  // stop + start on the same port
+  // appendonly yes (appendfsync everysec) from the next start: data survives a restart.
+  void set_appendonly(bool on) { appendonly_ = on; }
   int port() const { return port_; }
   std::string address() const;  // "127.0.0.1:P"
   const std::string& log_path() const { return log_; }
@@ -87,6 +89,7 @@ class RedisServer {
   TempDir dir_;
   std::string log_;
   int port_;
+  bool appendonly_ = false;
   bool started_once_ = false;
   ChildProcess proc_;
 };
