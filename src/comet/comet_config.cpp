@@ -10,6 +10,7 @@ namespace appmsg::comet {
 
 CometConfig CometConfig::load(const Config& c) {
   CometConfig o;
+  o.http = HttpLimits::load(c);
   o.pidfile = c.get_string("base", "pidfile", o.pidfile);
   o.tcp_bind = c.get_list("base", "tcp.bind", o.tcp_bind);
   o.websocket_bind = c.get_list("base", "websocket.bind", o.websocket_bind);

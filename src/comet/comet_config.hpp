@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/config.hpp"
+#include "common/http_limits.hpp"
 #include "common/ketama.hpp"
 
 namespace appmsg::comet {
@@ -58,6 +59,8 @@ struct CometConfig {
   std::chrono::milliseconds heartbeat_grace{5000};  // added to the client's heartbeat
   std::chrono::milliseconds write_timeout{30000};   // one write to a client
   size_t max_ws_message_bytes = 64;                 // clients only ever send "h"
+
+  HttpLimits http;  // [http]: the RPC and stat listeners
 
   // Reads every key; throws ConfigError naming file and line for malformed values.
   static CometConfig load(const Config& c);

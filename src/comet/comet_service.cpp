@@ -119,14 +119,14 @@ asio::awaitable<void> CometService::start() {
     listen_all(config_.websocket_bind, ClientProtocol::websocket, ws_addresses_);
   }
   warn_if_open(config_.rpc_bind, config_.rpc_secret);
-  HttpServerOptions rpc_opts;
+  HttpServerOptions rpc_opts(config_.http);
   rpc_opts.name = "comet rpc";
   rpc_opts.max_body_bytes = 16 << 20;  // a batch push to many keys
   rpc_server_ = std::make_unique<HttpServer>(control_.get_executor(), rpc_opts, rpc_router_);
   for (auto& bind : config_.rpc_bind)
     rpc_addresses_.push_back(
         advertised_address(bind, rpc_server_->listen(bind), config_.advertise));
-  HttpServerOptions stat_opts;
+  HttpServerOptions stat_opts(config_.http);
   stat_opts.name = "comet stat";
   stat_server_ = std::make_unique<HttpServer>(control_.get_executor(), stat_opts, stat_router_);
   stat_addresses_ =

@@ -16,6 +16,7 @@
 
 #include "common/cors.hpp"
 #include "common/http.hpp"
+#include "common/http_limits.hpp"
 
 namespace appmsg {
 
@@ -48,6 +49,12 @@ struct HttpServerOptions {
   size_t max_connections = 10000;                  // beyond it new connections are closed at once
   std::string name = "http";                       // for logs
   CorsPolicy cors;  // browsers of other origins (off by default): preflights and headers
+
+  HttpServerOptions() = default;
+  explicit HttpServerOptions(const HttpLimits& l)
+      : read_timeout(l.read_timeout),
+        idle_timeout(l.idle_timeout),
+        max_connections(l.max_connections) {}
 };
 
 class HttpServer {

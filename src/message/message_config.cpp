@@ -9,6 +9,7 @@ namespace appmsg::message {
 
 MessageConfig MessageConfig::load(const Config& c) {
   MessageConfig o;
+  o.http = HttpLimits::load(c);
   o.rpc_bind = c.get_list("base", "rpc.bind", o.rpc_bind);
   // The original's pprof.bind (a per-node listener in every original message.conf) stands in.
   o.stat_bind_set = c.has("base", "stat.bind") || c.has("base", "pprof.bind");

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/config.hpp"
+#include "common/http_limits.hpp"
 #include "common/ketama.hpp"
 
 namespace appmsg::message {
@@ -41,6 +42,8 @@ struct MessageConfig {
   std::string zk_addr = "localhost:2181";
   std::chrono::milliseconds zk_timeout{30000};
   std::string zk_path = "/gopush-cluster-message";
+
+  HttpLimits http;  // [http]: the RPC and stat listeners
 
   static MessageConfig load(const Config& c);  // throws ConfigError
   static std::vector<std::string> ignored_keys(const Config& c);

@@ -58,13 +58,13 @@ asio::awaitable<void> MessageService::start() {
   }
   store_->start();
   warn_if_open(cfg_.rpc_bind, cfg_.rpc_secret);
-  HttpServerOptions rpc_opts;
+  HttpServerOptions rpc_opts(cfg_.http);
   rpc_opts.name = "message rpc";
   rpc_opts.max_body_bytes = 32 << 20;  // batches
   rpc_server_ = std::make_unique<HttpServer>(io_.get_executor(), rpc_opts, rpc_router_);
   for (auto& b : cfg_.rpc_bind)
     rpc_addresses_.push_back(advertised_address(b, rpc_server_->listen(b), cfg_.advertise));
-  HttpServerOptions stat_opts;
+  HttpServerOptions stat_opts(cfg_.http);
   stat_opts.name = "message stat";
   stat_server_ = std::make_unique<HttpServer>(io_.get_executor(), stat_opts, stat_router_);
   stat_addresses_ = listen_stats(*stat_server_, cfg_.stat_bind, cfg_.stat_bind_set, cfg_.advertise);

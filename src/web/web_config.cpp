@@ -7,6 +7,7 @@ namespace appmsg::web {
 
 WebConfig WebConfig::load(const Config& c) {
   WebConfig o;
+  o.http = HttpLimits::load(c);
   o.http_bind = c.get_list("base", "http.bind", o.http_bind);
   o.admin_bind = c.get_list("base", "admin.bind", o.admin_bind);
   o.stat_bind_set = c.has("base", "stat.bind") || c.has("base", "pprof.bind");

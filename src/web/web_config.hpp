@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/config.hpp"
+#include "common/http_limits.hpp"
 #include "common/limits.hpp"
 
 namespace appmsg::web {
@@ -40,6 +41,8 @@ struct WebConfig {
   std::string view_dir = "view";
   // [msg]
   int msg_page = 1000;  // messages per /msg/get answer, at most
+
+  HttpLimits http;  // [http]: every listener (public, admin, /app, stat)
 
   static WebConfig load(const Config& c);  // throws ConfigError
   // Keys of the original that have no effect here (one warning each at start-up). The /app

@@ -52,7 +52,7 @@ asio::awaitable<void> WebService::start() {
   auto serve = [&](std::unique_ptr<HttpServer>& server, const char* name,
                    std::shared_ptr<HttpRouter> router, const std::vector<std::string>& binds,
                    std::vector<std::string>& bound, size_t max_body, CorsPolicy cors) {
-    HttpServerOptions o;
+    HttpServerOptions o(c.http);
     o.name = name;
     o.max_body_bytes = max_body;
     o.cors = std::move(cors);
@@ -64,7 +64,7 @@ asio::awaitable<void> WebService::start() {
   // A batch push carries up to batch.max keys besides the message.
   serve(admin_server_, "admin", admin_router_, c.admin_bind, admin_addresses_,
         c.max_body_bytes + c.max_batch_keys * 512 + 4096, CorsPolicy());
-  HttpServerOptions so;
+  HttpServerOptions so(c.http);
   so.name = "stat";
   so.max_body_bytes = 4096;
   stat_server_ = std::make_unique<HttpServer>(io_.get_executor(), so, stat_router_);

@@ -542,7 +542,7 @@ std::string TestCluster::config_text(const Daemon& d) const {
     text += web_extra_;
     if (!admin_secret_.empty()) text += "\n[admin]\nsecret " + admin_secret_ + "\n";
   }
-  return text;
+  return text + "\n" + extra_config_;
 }
 
 // The original's shipped files, section by section, with this cluster's addresses. Message
@@ -589,6 +589,10 @@ void TestCluster::spawn(Daemon& d) {
   std::ofstream(d.log, std::ios::app) << "---- TestCluster: starting " << d.name << " ----\n";
   d.log_offset = file_size_or_zero(d.log);
   std::vector<std::string> argv{d.bin, "-c", d.conf};
+  if (open_file_limit_ > 0 && d.kind != Kind::message) {
+    const std::string n = std::to_string(open_file_limit_);
+    argv.insert(argv.begin(), {"prlimit", "--nofile=" + n + ":" + n, "--"});
+  }
   if (with_app_ && d.kind == Kind::web) {
     write_db_config();  // MariaDB's port is final once it has started
     argv.insert(argv.end(), {"-dbc", db_conf_});
@@ -727,6 +731,14 @@ void TestCluster::kill_daemon(Daemon& d) {
 
 pid_t TestCluster::comet_pid(int n) {
   return comet(n).proc.running() ? comet(n).proc.pid() : -1;
+}
+
+pid_t TestCluster::message_pid(int n) {
+  return message(n).proc.running() ? message(n).proc.pid() : -1;
+}
+
+pid_t TestCluster::web_pid() {
+  return web_.proc.running() ? web_.proc.pid() : -1;
 }
 
 void TestCluster::kill_comet(int n) {

@@ -152,6 +152,11 @@ class TestCluster {
   // Text appended to web.conf (ours style), after its last section ([app] in app mode): keys
   // of that section, then any further sections. Set before start().
   void set_web_extra(std::string text) { web_extra_ = std::move(text); }
+  // Sections appended to every daemon's config file (ours style), e.g. "[http]\nread.timeout
+  // 2s\n" (a section already there merges). Set before start().
+  void set_extra_config(std::string text) { extra_config_ = std::move(text); }
+  // Comets and web run under `prlimit --nofile=N:N` (they cannot raise it). Set before start().
+  void set_open_file_limit(int n) { open_file_limit_ = n; }
   // web's [admin] secret; admin_post and admin_get send it. Set before start().
   void set_admin_secret(std::string secret) { admin_secret_ = std::move(secret); }
 
@@ -192,6 +197,8 @@ class TestCluster {
   const std::string& comet_rpc(int n) const { return comet(n).rpc; }
   const std::string& comet_stat(int n) const { return comet(n).stat; }
   pid_t comet_pid(int n);  // -1 when it does not run
+  pid_t message_pid(int n);
+  pid_t web_pid();
   const std::string& message_rpc(int n) const { return message(n).rpc; }
   const std::string& message_stat(int n) const { return message(n).stat; }
   const std::string& web_http() const { return web_.http; }
@@ -282,6 +289,8 @@ class TestCluster {
   ConfigStyle style_;
   bool with_app_;
   std::string web_extra_;
+  std::string extra_config_;
+  int open_file_limit_ = 0;
   std::string admin_secret_;
   std::vector<std::pair<std::string, std::string>> admin_headers() const;
   TempDir dir_;

@@ -75,7 +75,7 @@ asio::awaitable<void> AppService::start() {
   co_await std::move(l);
   quotas_->start();
   jobs_->start();
-  HttpServerOptions o;
+  HttpServerOptions o(ctx_.web->config.http);
   o.name = "app";
   o.max_body_bytes = ctx_.config.max_body_bytes;
   o.cors = CorsPolicy(ctx_.web->config.cors_origins);
