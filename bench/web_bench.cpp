@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <boost/asio.hpp>
 #include <chrono>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -129,8 +130,19 @@ int main(int argc, char** argv) try {
   for (int i = 0; i < o.conns; ++i) {
     asio::co_spawn(io, pusher(i, o, keys, start, end, t), asio::detached);
   }
-  // Heartbeats are not needed: the run is shorter than the subscribers' 60 s heartbeat.
+  // Heartbeats every 30 s (the subscribers ask for 60 s), for runs longer than a minute.
+  asio::steady_timer hb_timer(io);
+  std::function<void()> heartbeat_all = [&] {
+    hb_timer.expires_after(std::chrono::seconds(30));
+    hb_timer.async_wait([&](boost::system::error_code ec) {
+      if (ec) return;
+      for (auto& c : clients) c->heartbeat();
+      heartbeat_all();
+    });
+  };
+  heartbeat_all();
   io.run_for(std::chrono::nanoseconds(end - now_ns()) + std::chrono::seconds(2));
+  hb_timer.cancel();
 
   double secs = o.seconds;
   uint64_t received = st.received;

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
+#include "comet/freeze_guard.hpp"
 #include "common/ketama.hpp"
 #include "common/rpc.hpp"
 
@@ -76,30 +77,41 @@ std::vector<PushService::Item> batch_items(const json& p) {
 }  // namespace
 
 void add_comet_rpc(HttpRouter& router, const std::string& secret, PushService& push,
-                   ChannelTable& table, Migration& migration, const std::string& node_name) {
-  add_rpc_method(router, "push", secret, [&push](const json& p) -> asio::awaitable<json> {
-    if (!p.is_object()) throw RpcError(push_error::param, "params must be an object");
-    std::vector<PushService::Item> items;
-    items.push_back(
-        {p.value("key", std::string()), body_text(p.value("msg", json())), expire_of(p)});
-    auto pending = push.push(std::move(items));
-    auto results = co_await std::move(pending);
-    // Delivered but not stored is an answer with its mid (the caller must not push again);
-    // anything else that failed delivered nothing.
-    if (results[0].code && results[0].code != push_error::store) {
-      throw RpcError(results[0].code, results[0].error);
+                   ChannelTable& table, Migration& migration, const FreezeGuard& freeze,
+                   const std::string& node_name) {
+  auto check_not_frozen = [&freeze] {
+    if (freeze.holding()) {
+      throw RpcError(rpc_code::expired, "held after a freeze until ZooKeeper confirms the session");
     }
-    co_return result_json(results[0]);
-  });
+  };
+  add_rpc_method(
+      router, "push", secret, [&push, check_not_frozen](const json& p) -> asio::awaitable<json> {
+        check_not_frozen();
+        if (!p.is_object()) throw RpcError(push_error::param, "params must be an object");
+        std::vector<PushService::Item> items;
+        items.push_back(
+            {p.value("key", std::string()), body_text(p.value("msg", json())), expire_of(p)});
+        auto pending = push.push(std::move(items));
+        auto results = co_await std::move(pending);
+        // Delivered but not stored is an answer with its mid (the caller must not push again);
+        // anything else that failed delivered nothing.
+        if (results[0].code && results[0].code != push_error::store) {
+          throw RpcError(results[0].code, results[0].error);
+        }
+        co_return result_json(results[0]);
+      });
 
-  add_rpc_method(router, "push_batch", secret, [&push](const json& p) -> asio::awaitable<json> {
-    if (!p.is_object()) throw RpcError(push_error::param, "params must be an object");
-    auto pending = push.push(batch_items(p));
-    auto results = co_await std::move(pending);
-    json out = json::array();
-    for (auto& r : results) out.push_back(result_json(r));
-    co_return json{{"results", std::move(out)}};
-  });
+  add_rpc_method(router, "push_batch", secret,
+                 [&push, check_not_frozen](const json& p) -> asio::awaitable<json> {
+                   check_not_frozen();
+                   if (!p.is_object())
+                     throw RpcError(push_error::param, "params must be an object");
+                   auto pending = push.push(batch_items(p));
+                   auto results = co_await std::move(pending);
+                   json out = json::array();
+                   for (auto& r : results) out.push_back(result_json(r));
+                   co_return json{{"results", std::move(out)}};
+                 });
 
   add_rpc_method(router, "close", secret, [&table](const json& p) -> asio::awaitable<json> {
     std::string key = p.is_object() ? p.value("key", std::string()) : std::string();

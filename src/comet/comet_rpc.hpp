@@ -27,7 +27,11 @@ constexpr int no_channel = 103;
 constexpr int not_in_ring = 104;
 }  // namespace rpc_error
 
+class FreezeGuard;
+
+// push and push_batch answer rpc `expired` (not run) while `freeze` holds pushes.
 void add_comet_rpc(HttpRouter& router, const std::string& secret, PushService& push,
-                   ChannelTable& table, Migration& migration, const std::string& node_name);
+                   ChannelTable& table, Migration& migration, const FreezeGuard& freeze,
+                   const std::string& node_name);
 
 }  // namespace appmsg::comet

@@ -11,6 +11,7 @@
 #include "comet/client_session.hpp"
 #include "comet/comet_rpc.hpp"
 #include "comet/comet_stats.hpp"
+#include "comet/freeze_guard.hpp"
 #include "comet/presence.hpp"
 #include "comet/resume.hpp"
 #include "comet/tcp_listener.hpp"
@@ -77,7 +78,10 @@ CometService::CometService(asio::io_context& control, CometConfig config, size_t
                         {config_.resume_max, config_.max_resume_bytes, config_.store_timeout});
   rpc_router_ = std::make_shared<HttpRouter>();
   migration_ = std::make_unique<Migration>(control_.get_executor(), table_, config_.comet_node);
-  add_comet_rpc(*rpc_router_, config_.rpc_secret, *push_, table_, *migration_, config_.comet_node);
+  freeze_ = std::make_unique<FreezeGuard>(control_.get_executor(), *zk_, config_.comet_path,
+                                          config_.zk_timeout);
+  add_comet_rpc(*rpc_router_, config_.rpc_secret, *push_, table_, *migration_, *freeze_,
+                config_.comet_node);
   add_stat_rpc(*rpc_router_, config_.rpc_secret, table_, stats_, started_);
   stat_router_ = std::make_shared<HttpRouter>();
   add_stats_routes(*stat_router_, table_, stats_, started_);
@@ -142,10 +146,12 @@ asio::awaitable<void> CometService::start() {
   // last mid: no gap, as after a restart. (The registration is made again by ZkClient.)
   zk_->on_session([this](ZkSessionState state) {
     if (state != ZkSessionState::expired) return;
+    freeze_->session_expired();
     size_t closed = sessions_.close_all(CloseReason::migrated);
     spdlog::warn("comet {}: ZooKeeper session expired; closed {} clients so they resume",
                  config_.comet_node, closed);
   });
+  freeze_->start();
   zk_->start();
   store_->watch(*zk_);
   std::string prefix = config_.comet_path + "/" + config_.comet_node + "/";

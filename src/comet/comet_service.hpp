@@ -29,6 +29,7 @@ namespace appmsg::comet {
 
 class TcpListener;
 class Migration;
+class FreezeGuard;
 class Presence;
 class TokenAuth;
 
@@ -63,6 +64,7 @@ class CometService : public Service {
   std::unique_ptr<MessageNodes> store_;
   std::unique_ptr<PushService> push_;
   std::unique_ptr<Migration> migration_;
+  std::unique_ptr<FreezeGuard> freeze_;
   std::unique_ptr<RedisShards> redis_;  // tokens and presence; null without [redis.source]
   std::unique_ptr<Presence> presence_;
   std::unique_ptr<TokenAuth> auth_;

@@ -190,7 +190,9 @@ asio::awaitable<json> MessageNodes::call(std::string method, json params,
       node->down_until = {};
       co_return result;
     } catch (const RpcError& e) {
-      if (!e.transport()) {  // the node answered: another node would answer the same
+      // The node answered: another node would answer the same; except `expired` (it read the
+      // call too late to run it: stopped, or its clock is ahead), which another node may run.
+      if (!e.transport() && e.code() != rpc_code::expired) {
         node->down_until = {};
         throw;
       }

@@ -4,6 +4,8 @@
 #include <openssl/crypto.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <atomic>
 #include <boost/system/system_error.hpp>
 
 #include "common/http_client.hpp"
@@ -21,6 +23,8 @@ HttpResponse error_response(int status, int code, const std::string& message) {
   r.body = json{{"error", {{"code", code}, {"message", message}}}}.dump();
   return r;
 }
+
+constexpr std::chrono::milliseconds kMaxDeadline = std::chrono::hours(24 * 365);
 
 int64_t unix_millis(std::chrono::system_clock::time_point t) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
@@ -57,6 +61,12 @@ void add_rpc_method(HttpRouter& router, const std::string& name, std::string sec
           co_return error_response(401, rpc_code::unauthorized, "wrong secret");
         }
         if (past_deadline(req)) {
+          static std::atomic<int64_t> last_log_ms{0};  // at most one line a second, per process
+          const int64_t now = unix_millis(std::chrono::system_clock::now());
+          if (now - last_log_ms.exchange(now) >= 1000) {
+            spdlog::warn("rpc {}: a call read after its deadline (by {} ms) did not run", name,
+                         now - parse_go_int(*req.header(kRpcDeadlineHeader)).value_or(now));
+          }
           co_return error_response(200, rpc_code::expired, "read after its deadline: not run");
         }
         json params =
@@ -109,8 +119,10 @@ asio::awaitable<json> RpcClient::call(std::string method, json params,
                                       std::chrono::milliseconds deadline) {
   HttpFields headers{{"Content-Type", "application/json"}};
   if (!opts_.secret.empty()) headers.emplace_back(kRpcSecretHeader, opts_.secret);
+  // (capped: a deadline of years from [rpc] timeout must not overflow the clock)
   headers.emplace_back(kRpcDeadlineHeader,
-                       std::to_string(unix_millis(std::chrono::system_clock::now() + deadline)));
+                       std::to_string(unix_millis(std::chrono::system_clock::now() +
+                                                  std::min(deadline, kMaxDeadline))));
   HttpResponse res;
   try {
     // The awaitable is built outside co_await: g++ 12 destroys temporaries there twice.

@@ -16,6 +16,7 @@
 //    of 16 KB to all of them: the comet closes the slow ones (their send queue is full) and
 //    the fast ones get every message.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <atomic>
@@ -81,6 +82,20 @@ std::string read_answer(TestClient& conn) {
   return status;
 }
 
+// Web's public API answers a real lookup (ret 0).
+bool served(const TestCluster& c) {
+  auto r = c.get("/1/server/get?k=x@user&p=2");
+  return r.status == 200 && r.json().is_object() && r.json().value("ret", -1) == 0;
+}
+
+// RSS bounds hold for the release build; ASan's shadow memory and quarantine make RSS no
+// measure of the code, so under APPMSG_SANITIZED the figures are printed, not checked.
+#ifdef APPMSG_SANITIZED
+constexpr bool kCheckRss = false;
+#else
+constexpr bool kCheckRss = true;
+#endif
+
 void report(const std::string& what, size_t connections, long rss_growth_kib) {
   std::cout << "[ OVERLOAD ] " << what << " | " << connections << " | " << rss_growth_kib
             << " KiB\n";
@@ -123,14 +138,19 @@ TEST_F(OverloadTest, SlowlorisOnEveryListenerIsClosedAtTheHandshakeDeadline) {
   std::map<pid_t, long> before;
   for (auto& l : listeners) before[l.pid] = rss_kib(l.pid);
 
-  std::vector<std::pair<const Listener*, std::unique_ptr<TestClient>>> slow;
+  struct Slow {
+    const Listener* listener;
+    std::unique_ptr<TestClient> conn;
+    std::chrono::steady_clock::time_point opened;
+  };
+  std::vector<Slow> slow;
   for (auto& l : listeners) {
     for (size_t i = 0; i < kPerListener; ++i) {
-      slow.emplace_back(&l, std::make_unique<TestClient>(l.address));
-      ASSERT_TRUE(slow.back().second->send(l.partial)) << l.name;
+      slow.push_back(
+          {&l, std::make_unique<TestClient>(l.address), std::chrono::steady_clock::now()});
+      ASSERT_TRUE(slow.back().conn->send(l.partial)) << l.name;
     }
   }
-  const auto opened = std::chrono::steady_clock::now();
 
   // Meanwhile every listener serves a real request.
   Subscriber tcp(Proto::tcp, c.comet_tcp(1), "fast@user");
@@ -139,28 +159,31 @@ TEST_F(OverloadTest, SlowlorisOnEveryListenerIsClosedAtTheHandshakeDeadline) {
   EXPECT_TRUE(ws.subscribed()) << ws.error();
   EXPECT_EQ(test::http_request(c.comet_rpc(1), "POST", "/rpc/ping", "{}").status, 200);
   EXPECT_EQ(test::http_request(c.message_rpc(1), "POST", "/rpc/ping", "{}").status, 200);
-  EXPECT_EQ(c.get("/1/server/get?key=fast@user&proto=2").status, 200);
+  EXPECT_TRUE(served(c));
   EXPECT_EQ(c.admin_post("/1/admin/push/private?key=fast@user&expire=0", "{\"a\":1}").status, 200);
   EXPECT_EQ(c.app_post("/app/client/device/validateToken", "{}").status, 200);
   EXPECT_EQ(test::http_request(c.web_stat(), "GET", "/metrics").status, 200);
 
   std::map<pid_t, long> held;
   for (auto& [pid, kib] : before) held[pid] = rss_kib(pid) - kib;
+  // The last one opened is still held (the requests above ran while they were all there).
+  EXPECT_TRUE(slow.back().conn->quiet_for(10ms)) << "closed before its deadline";
 
-  // Each slow connection is closed by the server at its deadline (2 s from its accept).
+  // Each slow connection is closed by the server at its deadline (2 s from its accept), not
+  // before (1.5 s allows for the accept coming after our connect) and not much after.
   size_t closed = 0;
-  for (auto& [l, client] : slow) {
-    std::string rest = client->read_until_close(8s);
-    if (client->closed()) {
-      ++closed;
-    } else {
-      ADD_FAILURE() << l->name << ": a slow connection still open 8 s after its 2 s deadline";
+  for (auto& s : slow) {
+    (void)s.conn->read_until_close(8s);  // an error answer (408/400) may come first
+    const auto after = std::chrono::steady_clock::now() - s.opened;
+    if (!s.conn->closed()) {
+      ADD_FAILURE() << s.listener->name
+                    << ": a slow connection still open 8 s after its 2 s deadline";
       break;
     }
-    (void)rest;  // an error answer (408/400) may come first
+    EXPECT_GE(after, 1500ms) << s.listener->name << ": closed before its deadline";
+    ++closed;
   }
   EXPECT_EQ(closed, slow.size());
-  EXPECT_LT(std::chrono::steady_clock::now() - opened, 12s);
   for (auto& [pid, kib] : held) {
     std::string names;
     for (auto& l : listeners) {
@@ -169,20 +192,30 @@ TEST_F(OverloadTest, SlowlorisOnEveryListenerIsClosedAtTheHandshakeDeadline) {
     size_t n = kPerListener * std::count_if(listeners.begin(), listeners.end(),
                                             [&](auto& l) { return l.pid == pid; });
     report("slowloris on " + names, n, kib);
-    EXPECT_LT(kib, 64 * 1024) << names << ": RSS grew by " << kib << " KiB for " << n
-                              << " slow connections";
+    if (kCheckRss) {
+      EXPECT_LT(kib, 64 * 1024) << names << ": RSS grew by " << kib << " KiB for " << n
+                                << " slow connections";
+    }
   }
 }
 
 // ---------------------------------------------------------------------------------------------
 
 TEST_F(OverloadTest, TenThousandIdleKeepAliveConnectionsToWebAreHeldOrRefused) {
+  // This process and web each need about 10,600 descriptors.
+  rlimit nofile{};
+  ::getrlimit(RLIMIT_NOFILE, &nofile);
+  if (nofile.rlim_max < 11000) GTEST_SKIP() << "the open-file hard limit is below 11000";
+  nofile.rlim_cur = nofile.rlim_max;
+  ::setrlimit(RLIMIT_NOFILE, &nofile);
   cluster_ = std::make_unique<TestCluster>(binaries());
+  // Held for the whole test, however slow the machine (a sanitizer build): no idle close.
+  cluster_->set_extra_config("[http]\nidle.timeout 10m\n");
   cluster_->start();
   TestCluster& c = *cluster_;
   const long before = rss_kib(c.web_pid());
   constexpr size_t kHeld = 10000, kOver = 500;  // [http] max.connections 10000 (the default)
-  const std::string request = "GET /1/server/get?key=idle@user&proto=2 HTTP/1.1\r\nHost: x\r\n\r\n";
+  const std::string request = "GET /1/server/get?k=idle@user&p=2 HTTP/1.1\r\nHost: x\r\n\r\n";
 
   std::vector<std::unique_ptr<TestClient>> conns;
   conns.reserve(kHeld + kOver);
@@ -203,14 +236,16 @@ TEST_F(OverloadTest, TenThousandIdleKeepAliveConnectionsToWebAreHeldOrRefused) {
   report("idle keep-alive connections to web (10,000 held)", kHeld + kOver, growth);
   EXPECT_EQ(answered, kHeld);
   EXPECT_EQ(refused, kOver);
-  EXPECT_LT(growth, 200 * 1024) << "web's RSS grew by " << growth << " KiB";
+  if (kCheckRss) {
+    EXPECT_LT(growth, 200 * 1024) << "web's RSS grew by " << growth << " KiB";
+  }
 
   // The held ones are still good: a second request on one of them is answered.
   ASSERT_TRUE(conns.front()->send(request));
   EXPECT_EQ(read_answer(*conns.front()).rfind("HTTP/1.1 200", 0), 0u);
   // Once some go away, new connections are served again.
   for (size_t i = 1; i <= 100; ++i) conns[i].reset();
-  EXPECT_TRUE(eventually([&] { return c.get("/1/server/get?key=x&proto=2").status == 200; }, 10s));
+  EXPECT_TRUE(eventually([&] { return served(c); }, 10s));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -242,8 +277,10 @@ TEST_F(OverloadTest, AtTheOpenFileLimitCometAndWebPauseAcceptingAndLogLittle) {
   EXPECT_LT(file_size(web_log) - web_log_size, 2048u) << "web logs every refusal";
   report("comet at its open-file limit (256)", 400, rss_kib(c.comet_pid(1)) - comet_rss);
   report("web at its open-file limit (256)", 400, rss_kib(c.web_pid()) - web_rss);
-  EXPECT_LT(rss_kib(c.comet_pid(1)) - comet_rss, 32 * 1024);
-  EXPECT_LT(rss_kib(c.web_pid()) - web_rss, 32 * 1024);
+  if (kCheckRss) {
+    EXPECT_LT(rss_kib(c.comet_pid(1)) - comet_rss, 32 * 1024);
+    EXPECT_LT(rss_kib(c.web_pid()) - web_rss, 32 * 1024);
+  }
 
   flood.clear();
   EXPECT_TRUE(eventually(
@@ -253,8 +290,7 @@ TEST_F(OverloadTest, AtTheOpenFileLimitCometAndWebPauseAcceptingAndLogLittle) {
       },
       15s))
       << "the comet does not accept again";
-  EXPECT_TRUE(eventually([&] { return c.get("/1/server/get?key=x&proto=2").status == 200; }, 15s))
-      << "web does not accept again";
+  EXPECT_TRUE(eventually([&] { return served(c); }, 15s)) << "web does not accept again";
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -294,9 +330,12 @@ TEST_F(OverloadTest, SlowConsumersAreShedWhileFastOnesGetEveryMessage) {
   for (int round = 0; round < kRounds; ++round) {
     auto r = c.admin_post("/1/admin/push/mprivate?expire=0",
                           "{\"m\":" + body + ",\"k\":" + json(keys).dump() + "}");
-    ASSERT_EQ(r.status, 200) << r.body;
+    if (r.status != 200) {
+      ADD_FAILURE() << "round " << round << ": " << r.status << " " << r.body;
+      break;
+    }
   }
-  for (auto& t : readers) t.join();
+  for (auto& t : readers) t.join();  // each ends after kRounds messages or 10 s without one
   done = true;
   EXPECT_EQ(got.load(), kFast * kRounds) << "a fast subscriber missed messages";
   // The slow ones were closed: their send queues ([channel] sndqueue.size) filled up.
@@ -306,7 +345,9 @@ TEST_F(OverloadTest, SlowConsumersAreShedWhileFastOnesGetEveryMessage) {
   EXPECT_EQ(std::stol(metrics.substr(at + 32)), kSlow);
   const long growth = rss_kib(c.comet_pid(1)) - rss_before;
   report("slow consumers on one comet (16 KB messages)", kSlow + kFast, growth);
-  EXPECT_LT(growth, 160 * 1024) << "the comet's RSS grew by " << growth << " KiB";
+  if (kCheckRss) {
+    EXPECT_LT(growth, 160 * 1024) << "the comet's RSS grew by " << growth << " KiB";
+  }
 }
 
 }  // namespace

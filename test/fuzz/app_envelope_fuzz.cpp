@@ -66,7 +66,9 @@ void check_answer(const json& body, int ret) {
   const std::string* msg = string_field(body, "errMsg");
   Answer a{ret, msg ? *msg : "x", ojson::object()};
   if (body.is_object()) {
-    for (auto& [k, v] : body.items()) a.payload[k] = v;
+    for (auto& [k, v] : body.items()) {
+      if (k != "baseResponse") a.payload[k] = v;  // handlers never set it; it is the envelope
+    }
   }
   const ojson out = ojson::parse(answer_text(a));
   check(out.begin().key() == "baseResponse");

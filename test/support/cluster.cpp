@@ -339,9 +339,11 @@ std::optional<Subscriber::Frame> Subscriber::read_ws_frame(Clock::time_point unt
     error_ = std::string(what) + (conn_->closed() ? ": connection closed" : ": timed out");
     return std::nullopt;
   };
-  std::string head = conn_->read_exact(2, left(until));
-  if (head.size() < 2) return short_read("frame header");
-  auto b0 = static_cast<uint8_t>(head[0]), b1 = static_cast<uint8_t>(head[1]);
+  // Nothing is consumed until the whole frame is in: a read that times out mid-frame leaves
+  // the bytes for the next one.
+  if (!conn_->fill(2, until)) return short_read("frame header");
+  const std::string& buf = conn_->buffered();
+  auto b0 = static_cast<uint8_t>(buf[0]), b1 = static_cast<uint8_t>(buf[1]);
   if (b1 & 0x80) {
     error_ = "the server masked its frame";
     return std::nullopt;
@@ -351,16 +353,18 @@ std::optional<Subscriber::Frame> Subscriber::read_ws_frame(Clock::time_point unt
     return std::nullopt;
   }
   uint64_t len = b1 & 0x7f;
+  size_t header = 2;
   if (len >= 126) {
     size_t n = len == 126 ? 2 : 8;
-    std::string ext = conn_->read_exact(n, left(until));
-    if (ext.size() < n) return short_read("frame length");
+    if (!conn_->fill(2 + n, until)) return short_read("frame length");
     len = 0;
-    for (char c : ext) len = (len << 8) | static_cast<uint8_t>(c);
+    for (size_t i = 0; i < n; ++i)
+      len = (len << 8) | static_cast<uint8_t>(conn_->buffered()[2 + i]);
+    header += n;
   }
-  std::string payload = conn_->read_exact(static_cast<size_t>(len), left(until));
-  if (payload.size() < len) return short_read("frame payload");
-  return Frame{b0 & 0x0f, std::move(payload)};
+  if (!conn_->fill(header + static_cast<size_t>(len), until)) return short_read("frame payload");
+  std::string frame = conn_->read_exact(header + static_cast<size_t>(len), milliseconds(0));
+  return Frame{b0 & 0x0f, frame.substr(header)};
 }
 
 std::optional<std::string> Subscriber::read_raw(Clock::time_point until) {

@@ -97,6 +97,15 @@ class TestClient {
     return true;
   }
 
+  // Waits until n bytes are buffered (true), or the peer closes or `until` passes (false).
+  // Consumes nothing: a frame cut by a timeout is read whole later. buffered() shows them.
+  bool fill(size_t n, Clock::time_point until) {
+    while (buf_.size() < n && recv_some(until)) {
+    }
+    return buf_.size() >= n;
+  }
+  const std::string& buffered() const { return buf_; }
+
   // Exactly n bytes, or fewer when the peer closes or the timeout passes first.
   std::string read_exact(size_t n, std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
     auto until = Clock::now() + timeout;
