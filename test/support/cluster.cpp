@@ -724,7 +724,23 @@ void TestCluster::start() {
   start_daemons(all);
   wait_web_ready(kWebReadyTimeout);
   for (int n = 1; n <= kComets; ++n) wait_comet_stores(n, kStoreReadyTimeout);
-  if (with_app_) wait_app_ready(kAppReadyTimeout);
+  for (int attempt = 1; with_app_; ++attempt) {
+    try {
+      wait_app_ready(kAppReadyTimeout);
+      break;
+    } catch (const std::exception&) {
+      // The /app listener binds after the migrations, so another process (a test's outgoing
+      // connection) may have taken its free port meanwhile: pick new ports and start again.
+      if (attempt >= kBindAttempts || web_.proc.running() ||
+          read_from(web_.log, web_.log_offset).find("Address already in use") ==
+              std::string::npos) {
+        throw;
+      }
+      assign_ports(web_);
+      start_daemons({&web_});
+      wait_web_ready(kWebReadyTimeout);
+    }
+  }
 }
 
 void TestCluster::kill_daemon(Daemon& d) {
