@@ -72,8 +72,9 @@ asio::awaitable<void> FreezeGuard::confirm(std::shared_ptr<const bool> alive) {
       if (held_) spdlog::info("comet: ZooKeeper confirmed the session; pushes go on");
       held_ = false;
       co_return;
-    } catch (const std::exception&) {
+    } catch (const std::exception& e) {
       // Not connected yet, or the session expired (session_expired() ends the hold then).
+      spdlog::debug("comet: freeze confirm: {}; trying again", e.what());
     }
     if (!*alive) co_return;
     timer.expires_after(kTick);
