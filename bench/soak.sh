@@ -5,8 +5,9 @@
 # full speed acknowledged), while bench/churn.py makes connections come and go (push a stored
 # message, look the comet up, subscribe resuming after the last mid, read it, leave). Every
 # 10 s it samples each daemon's RSS and open descriptors into bench/soak.tsv and prints the
-# row; at the end it prints the first and last 5 minutes' averages, the tools' results, and
-# draws bench/soak.png (gnuplot, from Debian's gnuplot-nox) when gnuplot is there.
+# row; at the end it prints the tools' results, the warnings in the daemons' logs, the first and
+# last 5 minutes' averages, and draws bench/soak.png (bench/soak_plot.sh, gnuplot from Debian's
+# gnuplot-nox) when gnuplot is there.
 #
 #   bench/soak.sh                    # 30 minutes
 #   DURATION=300 RATE=5000 bench/soak.sh
@@ -60,6 +61,11 @@ wait "$churn_pid" || true
 
 echo "== web_bench"; cat "$tmp/web_bench.out"
 echo "== churn"; cat "$tmp/churn.out"
+echo "== warnings and errors in the daemons' logs (count; digits as N)"
+for n in message comet1 comet2 web; do
+  grep -hE '\[(warning|error|critical)\]' "$CLUSTER_VAR/$n/$n.log" | cut -d' ' -f2- |
+    sed 's/[0-9][0-9]*/N/g' | sort | uniq -c | sort -rn | head -5 | sed "s/^/$n: /" || true
+done
 echo "== RSS (KiB) and open files: average of the first and the last 5 minutes (or quarters)"
 python3 - "$OUT" <<'PY'
 import sys
@@ -76,14 +82,5 @@ for i, name in enumerate(head[1:], 1):
     print("%-20s %12.0f %12.0f %7.1f%%" % (name, a, b, (b - a) * 100 / a if a else 0))
 PY
 if command -v gnuplot >/dev/null; then
-  gnuplot <<GP
-set terminal pngcairo size 1100,600
-set output "$ROOT/bench/soak.png"
-set title "Soak: RSS of each daemon, $RATE stored pushes/s and connection churn"
-set xlabel "minutes"; set ylabel "RSS (MiB)"; set y2label "open files"
-set y2tics; set key outside right; set grid
-plot for [i=0:6] "$OUT" using (\$1/60):(column(2+2*i)/1024) with lines lw 2 title columnhead(2+2*i), \
-     for [i=0:6] "$OUT" using (\$1/60):(column(3+2*i)) axes x1y2 with lines dt 2 title columnhead(3+2*i)
-GP
-  echo "soak: plot in bench/soak.png"
+  bench/soak_plot.sh "$OUT" "$ROOT/bench/soak.png" "$RATE stored pushes/s"
 fi
