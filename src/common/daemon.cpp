@@ -12,6 +12,7 @@
 
 #include "common/log.hpp"
 #include "common/process.hpp"
+#include "common/systemd_notify.hpp"
 
 namespace appmsg {
 
@@ -86,6 +87,7 @@ int run_daemon(int argc, char** argv, const DaemonInfo& info, MakeServiceWithDb 
   if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   if (info.control_threads > 0) threads = info.control_threads;
   asio::io_context io(threads);
+  SystemdNotifier systemd(io.get_executor());
 
   std::unique_ptr<Service> service;
   bool started = false;   // start() has returned
@@ -93,6 +95,7 @@ int run_daemon(int argc, char** argv, const DaemonInfo& info, MakeServiceWithDb 
   int status = 0;
   auto stop_service = [&] {
     stopping = true;
+    systemd.stopping();
     if (!service || !started) return;  // the start-up loop below sees `stopping`
     asio::co_spawn(io, service->stop(), [&](std::exception_ptr e) {
       if (e) {
@@ -109,6 +112,7 @@ int run_daemon(int argc, char** argv, const DaemonInfo& info, MakeServiceWithDb 
   // Signals are handled from before the pid file exists: a supervisor may signal as soon as
   // the file appears.
   SignalWatcher signals(io.get_executor(), stop_service, [&] {
+    systemd.reloading();
     try {
       Config fresh = Config::load_file(cli->config_path);
       if (cli->log_level.empty()) set_log_level(fresh.get_string("log", "level", "info"));
@@ -116,6 +120,7 @@ int run_daemon(int argc, char** argv, const DaemonInfo& info, MakeServiceWithDb 
     } catch (const std::exception& e) {
       spdlog::error("reload failed, keeping the running configuration: {}", e.what());
     }
+    if (started && !stopping) systemd.ready("serving");
   });
 
   // The working directory and the pid file come first: a second instance stops here, before it
@@ -150,7 +155,11 @@ int run_daemon(int argc, char** argv, const DaemonInfo& info, MakeServiceWithDb 
     return 1;
   }
   started = true;
-  if (stopping) stop_service();  // a signal arrived during start-up
+  if (stopping) {
+    stop_service();  // a signal arrived during start-up
+  } else {
+    systemd.ready("serving");
+  }
 
   std::vector<std::thread> pool;
   // A handler that throws is a bug: it is logged and the context keeps serving.

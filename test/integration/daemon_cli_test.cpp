@@ -1,13 +1,19 @@
 // The built daemons as child processes: --version, -t, configuration errors (exit status 2 with
 // FILE:LINE on stderr), and the life cycle of a running daemon (pid file written, SIGTERM stops
-// it with status 0 and removes the pid file, a second instance on the same pid file fails).
+// it with status 0 and removes the pid file, a second instance on the same pid file fails, the
+// systemd notifications of a Type=notify unit with a watchdog).
 //
 // The binaries' paths come from CMake (APPMSG_*_BIN). One-shot runs capture stdout and stderr
 // separately; long runs use test::ChildProcess, whose children die with the test.
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -96,15 +102,15 @@ class DaemonCliTest : public ::testing::Test {
   // A configuration the comet starts with: pid file and working folder in dir_, every listener
   // on a free loopback port (parallel-safe, and a second instance gets as far as the pid
   // file), ZooKeeper on a closed port (the comet connects in the background).
-  std::string valid_config(const std::string& name = "comet.conf") {
+  std::string valid_config(const std::string& name = "comet.conf", int tcp_port = 0) {
     const std::string conf = path(name);
-    write_file(conf, "# test configuration\n[base]\nmaxproc 2\npidfile " + path("comet.pid") +
-                         "\ndir " + dir_.path() +
-                         "\ntcp.bind 127.0.0.1:0\nwebsocket.bind 127.0.0.1:0\n"
-                         "rpc.bind 127.0.0.1:0\nstat.bind 127.0.0.1:0\n\n"
-                         "[zookeeper]\naddr 127.0.0.1:" +
-                         std::to_string(test::free_port()) +
-                         "\ntimeout 2s\n\n[log]\nlevel debug\n");
+    write_file(conf,
+               "# test configuration\n[base]\nmaxproc 2\npidfile " + path("comet.pid") + "\ndir " +
+                   dir_.path() + "\ntcp.bind 127.0.0.1:" + std::to_string(tcp_port) +
+                   "\nwebsocket.bind 127.0.0.1:0\n"
+                   "rpc.bind 127.0.0.1:0\nstat.bind 127.0.0.1:0\n\n"
+                   "[zookeeper]\naddr 127.0.0.1:" +
+                   std::to_string(test::free_port()) + "\ntimeout 2s\n\n[log]\nlevel debug\n");
     return conf;
   }
 
@@ -259,6 +265,99 @@ TEST_F(DaemonCliTest, WebRunsWithoutZooKeeperAndStopsOnSigterm) {
   auto r = run({APPMSG_WEB_BIN, "-t", "-c", cn}, dir_.path());
   EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
   EXPECT_NE(r.err.find("not supported"), std::string::npos) << r.err;
+}
+
+// The datagram socket systemd gives a Type=notify service in NOTIFY_SOCKET.
+class NotifySocket {
+ public:
+  explicit NotifySocket(const std::string& path) : path_(path) {
+    fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    EXPECT_LT(path.size(), sizeof addr.sun_path) << path;
+    std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+    if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+      ADD_FAILURE() << "notify socket " << path << ": " << std::strerror(errno);
+    }
+  }
+  ~NotifySocket() { ::close(fd_); }
+  const std::string& path() const { return path_; }
+
+  // The next message, or "" when none came within `timeout`.
+  std::string receive(std::chrono::milliseconds timeout) {
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(timeout.count())) != 1) return "";
+    char buf[4096];
+    ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+    return n > 0 ? std::string(buf, static_cast<size_t>(n)) : "";
+  }
+  // The next message other than a watchdog ping (counted in `pings`), or "" after `timeout`.
+  std::string next_state(std::chrono::milliseconds timeout, int* pings = nullptr) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return "";
+      std::string m = receive(left);
+      if (m != "WATCHDOG=1") return m;
+      if (pings) ++*pings;
+    }
+  }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+};
+
+bool accepts(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  ::close(fd);
+  return ok;
+}
+
+// As a Type=notify unit with WatchdogSec=: READY=1 once the listeners accept (not before), a
+// WATCHDOG=1 ping at half of WATCHDOG_USEC, RELOADING=1 then READY=1 around a SIGHUP, and
+// STOPPING=1 on SIGTERM before a clean exit.
+TEST_F(DaemonCliTest, NotifiesSystemdOfReadyReloadAndStopAndPingsTheWatchdog) {
+  const int tcp_port = test::free_port();
+  const auto conf = valid_config("comet.conf", tcp_port);
+  NotifySocket notify(path("notify.sock"));
+  test::ChildProcess daemon;
+  // (-u WATCHDOG_PID: a test run under a systemd unit with a watchdog inherits that unit's.)
+  daemon.spawn({"env", "-u", "WATCHDOG_PID", "NOTIFY_SOCKET=" + notify.path(),
+                "WATCHDOG_USEC=400000", APPMSG_COMET_BIN, "-c", conf},
+               path("comet.log"));
+
+  int pings = 0;
+  std::string state = notify.next_state(20s, &pings);
+  ASSERT_TRUE(state.starts_with("READY=1\n")) << state << "\n"
+                                              << test::tail_file(path("comet.log"));
+  EXPECT_EQ(pings, 0) << "no watchdog ping before READY=1";
+  EXPECT_TRUE(accepts(tcp_port)) << "READY=1 before the TCP listener accepts";
+
+  // 200 ms apart: five pings within a bounded wait (they stop only if the event loop does).
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (pings < 5 && std::chrono::steady_clock::now() < deadline) {
+    if (notify.receive(2s) == "WATCHDOG=1") ++pings;
+  }
+  EXPECT_EQ(pings, 5) << test::tail_file(path("comet.log"));
+
+  ASSERT_EQ(::kill(daemon.pid(), SIGHUP), 0);
+  state = notify.next_state(10s);
+  EXPECT_TRUE(state.starts_with("RELOADING=1\nMONOTONIC_USEC=")) << state;
+  state = notify.next_state(10s);
+  EXPECT_TRUE(state.starts_with("READY=1\n")) << state;
+
+  ASSERT_EQ(::kill(daemon.pid(), SIGTERM), 0);
+  EXPECT_EQ(notify.next_state(10s), "STOPPING=1");
+  int status = daemon.wait_exit(20s);
+  ASSERT_TRUE(WIFEXITED(status)) << test::tail_file(path("comet.log"));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << test::tail_file(path("comet.log"));
 }
 
 }  // namespace
