@@ -3,7 +3,7 @@
 # (debootstrap --variant=minbase, as debian:12-slim), `apt-get install ./appmsgsrv_*.deb` in it
 # (the dependencies resolve from the archive; postinst makes the user without systemd), then as
 # the user appmsgsrv: each daemon's -t on its packaged configuration, and the comet started from
-# its packaged configuration until /stat answers, stopped with SIGTERM (exit status 0).
+# its packaged configuration until /metrics answers (ZooKeeper and Redis absent: it serves meanwhile), stopped with SIGTERM (exit status 0).
 # Needs root and the Debian archive; takes a few minutes. Not part of scripts/test.
 #
 #   docker/chroot_check.sh build-package/appmsgsrv_0.1.0_amd64.deb
@@ -12,6 +12,7 @@ deb=$(realpath "${1:?usage: docker/chroot_check.sh PACKAGE.deb}")
 [[ $(id -u) -eq 0 ]] || { echo "chroot_check: needs root" >&2; exit 1; }
 command -v debootstrap >/dev/null || apt-get install -y -q debootstrap >/dev/null
 root=$(mktemp -d /tmp/appmsg-chroot.XXXXXX)
+chmod 0755 "$root"  # its / (mktemp makes 0700: the user appmsgsrv could not enter it)
 pid=""
 cleanup() {
   [[ -z $pid ]] || kill -KILL "$pid" 2>/dev/null || true
@@ -42,12 +43,14 @@ step "the comet from /etc/appmsgsrv/comet.conf, as appmsgsrv"
 (cd / && exec chroot --userspec=appmsgsrv:appmsgsrv "$root" /usr/bin/appmsg-comet \
   -c /etc/appmsgsrv/comet.conf) >"$root/tmp/comet.log" 2>&1 &
 pid=$!
+status() { curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:6972/metrics || true; }
 for _ in $(seq 100); do
-  if curl -sf http://127.0.0.1:6972/stat >/dev/null 2>&1; then break; fi
+  [[ $(status) == 000 ]] || break
   sleep 0.1
 done
-curl -sf http://127.0.0.1:6972/stat >/dev/null || { cat "$root/tmp/comet.log"; exit 1; }
-step "/stat answers; SIGTERM"
+code=$(status)
+[[ $code == 200 ]] || { cat "$root/tmp/comet.log"; exit 1; }
+step "/metrics answers 200 (ZooKeeper and Redis are not running here); SIGTERM"
 kill -TERM "$pid"
 wait "$pid" && pid="" && step "the comet exited with status 0" || { cat "$root/tmp/comet.log"; exit 1; }
 step "passed"
