@@ -3,7 +3,8 @@
 # (debootstrap --variant=minbase, as debian:12-slim), `apt-get install ./appmsgsrv_*.deb` in it
 # (the dependencies resolve from the archive; postinst makes the user without systemd), then as
 # the user appmsgsrv: each daemon's -t on its packaged configuration, and the comet started from
-# its packaged configuration until /metrics answers (ZooKeeper and Redis absent: it serves meanwhile), stopped with SIGTERM (exit status 0).
+# its packaged configuration until /metrics answers (it serves without ZooKeeper and Redis,
+# which are not running here), stopped with SIGTERM (exit status 0).
 # Needs root and the Debian archive; takes a few minutes. Not part of scripts/test.
 #
 #   docker/chroot_check.sh build-package/appmsgsrv_0.1.0_amd64.deb
