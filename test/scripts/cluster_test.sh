@@ -51,10 +51,13 @@ grep -q '1001@user|alice|Alice&&hello qun' "$tmp/bob.out" || fail "bob got: $(ca
 demo_url=$(sed -n 's/^Demo page *\(http[^ ]*\).*/\1/p' "$tmp/up1.log")
 admin_url=$(sed -n 's/^Admin page *\(http[^ ]*\).*/\1/p' "$tmp/up1.log")
 [[ -n $demo_url && -n $admin_url ]] || fail "no demo or admin address printed"
-curl -sf "$demo_url" | grep -q 'appmsg.js' || fail "the demo page at $demo_url"
-curl -sf "${demo_url%/demo}/app/static/appmsg.js" | grep -q 'class Client' || fail "appmsg.js"
-curl -sf "$admin_url" | grep -q 'appmsgsrv cluster' || fail "the admin page at $admin_url"
-curl -sf "${admin_url}/cluster" | grep -q '"comets"' || fail "the admin overview"
+# (Whole answers, then the match: `curl | grep -q` fails under pipefail when grep stops reading
+# before curl has written everything.)
+serves() { local body; body=$(curl -sf "$1") && [[ $body == *"$2"* ]]; }
+serves "$demo_url" 'appmsg.js' || fail "the demo page at $demo_url"
+serves "${demo_url%/demo}/app/static/appmsg.js" 'class Client' || fail "appmsg.js"
+serves "$admin_url" 'appmsgsrv cluster' || fail "the admin page at $admin_url"
+serves "${admin_url}/cluster" '"comets"' || fail "the admin overview"
 
 "$root/scripts/cluster" up >"$tmp/up2.log" 2>&1 || fail "second up"
 grep -q "already running" "$tmp/up2.log" || fail "second up did not notice the running servers"
